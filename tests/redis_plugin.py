@@ -1,0 +1,42 @@
+"""Start real Redis servers for the test run unless the environment names some.
+
+Loaded with `-p` (see pyproject.toml) so it runs before pytest-django sets up
+Django: settings then read REDIS_URL / SANDBOX_REDIS_URL from the environment
+like they do in production.
+"""
+
+import os
+
+import pytest
+
+from config.embedded import EmbeddedServer, start_missing_servers, stop_all
+
+_started: list[EmbeddedServer] = []
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config, parser, args) -> None:
+    _started.extend(start_missing_servers())
+
+
+def pytest_report_header(config) -> list[str]:
+    lines = []
+    for name in ("REDIS_URL", "SANDBOX_REDIS_URL"):
+        owner = next((s for s in _started if s.url == os.environ.get(name)), None)
+        origin = f"embedded {os.path.basename(owner.binary)}" if owner else "from the environment"
+        lines.append(f"{name}: {os.environ.get(name)} ({origin})")
+    return lines
+
+
+def embedded_servers() -> dict[str, EmbeddedServer]:
+    """The servers this run started, by the variable they serve."""
+    return {
+        name: server
+        for server in _started
+        for name in ("REDIS_URL", "SANDBOX_REDIS_URL")
+        if os.environ.get(name) == server.url
+    }
+
+
+def pytest_unconfigure(config) -> None:
+    stop_all(_started)
