@@ -99,6 +99,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # ever reach a session.
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 SANDBOX_REDIS_URL = env_str("SANDBOX_REDIS_URL", "redis://127.0.0.1:6380/0")
+# True: the app may administer the sandbox server and creates the restricted
+# ACL user learners' commands run as (the embedded default, a local server).
+# False (a managed service such as ElastiCache, whose users are managed through
+# RBAC): connect as the user in SANDBOX_REDIS_URL and refuse to serve the
+# sandbox unless that user is confined to sbx:* keys.
+SANDBOX_MANAGE_ACL = env_bool("SANDBOX_MANAGE_ACL", True)
 # Seconds; a dead server must fail a request fast, not hang it.
 REDIS_SOCKET_TIMEOUT = float(env_str("REDIS_SOCKET_TIMEOUT", "0.5"))
 

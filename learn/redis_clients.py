@@ -6,10 +6,14 @@
 Every client has socket timeouts so a dead server fails a request quickly.
 """
 
+import hashlib
+import hmac
 from functools import cache
 
 import redis
 from django.conf import settings
+
+from learn.sandbox.runner import Sandbox
 
 
 def _client(url: str) -> redis.Redis:
@@ -32,7 +36,23 @@ def sandbox_admin_redis() -> redis.Redis:
     return _client(settings.SANDBOX_REDIS_URL)
 
 
+@cache
+def sandbox() -> Sandbox:
+    """The sandbox engine, talking to the sandbox server as its restricted user."""
+    # The restricted user's password is derived, so every app instance agrees
+    # on it without sharing state.
+    password = hmac.new(settings.SECRET_KEY.encode(), b"sandbox-user", hashlib.sha256)
+    return Sandbox(
+        settings.SANDBOX_REDIS_URL,
+        app_redis(),
+        password=password.hexdigest(),
+        manage_acl=settings.SANDBOX_MANAGE_ACL,
+        socket_timeout=max(settings.REDIS_SOCKET_TIMEOUT, 1.0),
+    )
+
+
 def reset_clients() -> None:
     """Forget built clients (tests that point settings at another server)."""
     app_redis.cache_clear()
     sandbox_admin_redis.cache_clear()
+    sandbox.cache_clear()

@@ -3,15 +3,11 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.middleware import HtmxDetails
 
+from learn.http import HtmxHttpRequest
 from learn.models import Topic, TopicProgress
 from learn.redis_clients import app_redis, sandbox_admin_redis
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
-    learner_id: str
+from learn.sandbox_views import panel_context
 
 
 @require_GET
@@ -38,6 +34,7 @@ def topic_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     previous, following = topic.neighbours()
     progress = TopicProgress.objects.for_learner(request.learner_id).filter(topic=topic).first()
     context = {
+        **panel_context(request),
         "topic": topic,
         "rendered": topic.rendered(),
         "previous": previous,

@@ -1,2 +1,104 @@
 // CacheLab page behaviour. Everything here is an enhancement: pages work without it.
 "use strict";
+
+(function () {
+  function sandboxParts() {
+    const form = document.getElementById("sandbox-form");
+    if (!form) return null;
+    return {
+      form: form,
+      input: document.getElementById("sandbox-command"),
+      output: document.getElementById("sandbox-output"),
+    };
+  }
+
+  function scrollToEnd(output) {
+    output.scrollTop = output.scrollHeight;
+  }
+
+  function setUpHistory(parts) {
+    let history = [];
+    try {
+      history = JSON.parse(parts.input.dataset.history || "[]");
+    } catch (e) {
+      history = [];
+    }
+    let position = history.length;
+
+    parts.input.addEventListener("keydown", function (event) {
+      if (event.key === "ArrowUp" && position > 0) {
+        position -= 1;
+        parts.input.value = history[position];
+        event.preventDefault();
+      } else if (event.key === "ArrowDown") {
+        position = Math.min(history.length, position + 1);
+        parts.input.value = history[position] || "";
+        event.preventDefault();
+      }
+    });
+
+    parts.form.addEventListener("submit", function (event) {
+      const command = parts.input.value;
+      if (command.trim().toLowerCase() === "clear") {
+        // Like a terminal: clear the screen without running anything.
+        event.preventDefault();
+        event.stopImmediatePropagation();
+        clearScreen(parts);
+        parts.input.value = "";
+        return;
+      }
+      if (command.trim() && history[history.length - 1] !== command) history.push(command);
+      position = history.length;
+    }, true);
+
+    parts.form.addEventListener("htmx:afterRequest", function () {
+      const hint = parts.output.querySelector(".terminal-hint");
+      if (hint) hint.remove();
+      parts.input.value = "";
+      scrollToEnd(parts.output);
+      parts.input.focus();
+    });
+  }
+
+  function clearScreen(parts) {
+    parts.output.replaceChildren();
+    const clear = document.querySelector("[data-clear-screen]");
+    if (clear && window.htmx) window.htmx.trigger(clear, "submit");
+  }
+
+  function runLine(parts, line) {
+    return new Promise(function (resolve) {
+      parts.form.addEventListener("htmx:afterRequest", resolve, { once: true });
+      parts.input.value = line;
+      parts.form.requestSubmit();
+    });
+  }
+
+  async function runExample(parts, code) {
+    const details = parts.form.closest("details");
+    if (details) details.open = true;
+    const lines = code.split("\n").map(function (l) { return l.trim(); }).filter(Boolean);
+    for (const line of lines) {
+      await runLine(parts, line);
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    const parts = sandboxParts();
+    if (!parts) return;
+    setUpHistory(parts);
+    scrollToEnd(parts.output);
+    document.querySelectorAll("[data-clear-screen] button").forEach(function (button) {
+      button.addEventListener("click", function (event) {
+        event.preventDefault();
+        clearScreen(parts);
+      });
+    });
+    document.querySelectorAll("[data-run-example]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        const code = button.closest(".redis-example").querySelector("code").textContent;
+        runExample(parts, code);
+      });
+    });
+  });
+})();

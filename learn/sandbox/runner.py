@@ -1,0 +1,708 @@
+"""Run one learner's command line on the shared sandbox server.
+
+Layers, outermost first: the line is parsed like redis-cli parses it; the
+policy refuses what may not run (with a reason); every key argument is mapped
+into the learner's namespace using the server's key specs; the command runs as
+a Redis ACL user that can only touch `sbx:*` keys and channels, so a mapping
+bug is still refused by Redis itself; replies are mapped back and printed
+exactly as redis-cli prints them.
+
+Bookkeeping (rate limits, the learner's key index, idle times, transactions
+typed over several requests, history) lives in the *app* Redis, never beside
+the learner's keys, so none of it shows through KEYS, SCAN or TTL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import redis
+from redis.connection import parse_url
+from redis.exceptions import AuthenticationError, ResponseError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from learn.sandbox import policy
+from learn.sandbox.cli import InvalidArguments, format_reply, split_args
+from learn.sandbox.commands import CommandInfo, CommandTable, UnmappableKeys
+from learn.sandbox.help import help_text
+from learn.sandbox.namespace import Namespace
+from learn.sandbox.resp import ErrorReply, Reply, ReplyParser
+
+SANDBOX_USER = "cachelab-sandbox"
+BOOK = "cachelab:sbx:"
+DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+TRANSACTION_CONTROL = {"multi", "exec", "discard", "watch", "unwatch"}
+EMULATED = {"keys", "scan", "dbsize", "randomkey"}
+# Where a blocking command takes its timeout, in seconds unless noted.
+TIMEOUT_LAST = {"blpop", "brpop", "bzpopmin", "bzpopmax", "blmove", "brpoplpush"}
+TIMEOUT_FIRST = {"blmpop", "bzmpop"}
+TIMEOUT_BLOCK_MS = {"xread", "xreadgroup"}
+SCAN_BATCH = 1000
+SCAN_ROUNDS = 200  # bounds one request's scanning, so one learner cannot hold the server
+
+TOKEN_BUCKET = """
+local burst, rate = tonumber(ARGV[1]), tonumber(ARGV[2])
+local now, cost = tonumber(ARGV[3]), tonumber(ARGV[4])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(state[1]) or burst
+local ts = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - ts) * rate)
+local allowed = 0
+if tokens >= cost then tokens = tokens - cost; allowed = 1 end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
+redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 1)
+return allowed
+"""
+
+
+class SandboxUnavailable(Exception):
+    """The sandbox server cannot be reached (or is unsafe to use)."""
+
+
+@dataclass
+class Outcome:
+    reply: str
+    error: bool = False
+    note: str = ""
+    in_transaction: bool = False
+    changed: bool = False
+
+
+@dataclass
+class KeyRow:
+    name: str
+    type: str
+    ttl: int
+
+
+@dataclass
+class Transaction:
+    """MULTI ... EXEC typed over several requests, kept in the app Redis."""
+
+    multi: bool = False
+    dirty: bool = False
+    queued: list[list[bytes]] = field(default_factory=list)
+    watched: dict[bytes, str] = field(default_factory=dict)
+
+    def dumps(self) -> str:
+        return json.dumps(
+            {
+                "multi": self.multi,
+                "dirty": self.dirty,
+                "queued": [[a.decode("latin-1") for a in args] for args in self.queued],
+                "watched": {k.decode("latin-1"): v for k, v in self.watched.items()},
+            }
+        )
+
+    @classmethod
+    def loads(cls, raw: bytes | None) -> Transaction:
+        if not raw:
+            return cls()
+        data = json.loads(raw)
+        return cls(
+            multi=data["multi"],
+            dirty=data["dirty"],
+            queued=[[a.encode("latin-1") for a in args] for args in data["queued"]],
+            watched={k.encode("latin-1"): v for k, v in data["watched"].items()},
+        )
+
+    @property
+    def active(self) -> bool:
+        return self.multi or bool(self.watched)
+
+
+def _arity_ok(info: CommandInfo, argc: int) -> bool:
+    return argc == info.arity if info.arity > 0 else argc >= -info.arity
+
+
+def _error(message: str) -> Outcome:
+    return Outcome(reply=format_reply(ErrorReply(message)), error=True)
+
+
+class Sandbox:
+    """One sandbox server, shared by every learner, each in their own namespace."""
+
+    def __init__(
+        self,
+        url: str,
+        app: redis.Redis,
+        *,
+        password: str,
+        manage_acl: bool = True,
+        limits: policy.Limits | None = None,
+        socket_timeout: float = 1.0,
+    ) -> None:
+        self.url = url
+        self.app = app
+        self.limits = limits or policy.Limits()
+        self.manage_acl = manage_acl
+        self._password = password
+        base = parse_url(url)
+        self._admin_kwargs = {
+            **base,
+            "socket_timeout": socket_timeout,
+            "socket_connect_timeout": socket_timeout,
+        }
+        learner = dict(self._admin_kwargs)
+        if manage_acl:
+            learner.update(username=SANDBOX_USER, password=password)
+        # A PING before reusing a connection idle for a second notices a restarted
+        # server, so the first command after an outage does not fail.
+        learner.update(parser_class=ReplyParser, protocol=2, health_check_interval=1)
+        self.pool = redis.ConnectionPool(**learner)
+        # Blocking commands wait up to the clamp; their socket must wait longer.
+        self.blocking_pool = redis.ConnectionPool(
+            **{**learner, "socket_timeout": self.limits.block_seconds + socket_timeout}
+        )
+        self.table = CommandTable(self._call)
+        self._bucket = app.register_script(TOKEN_BUCKET)
+        self._ready = False
+
+    # -- connections ------------------------------------------------------
+    def ensure_ready(self) -> None:
+        """Create (or check) the restricted ACL user before serving anyone."""
+        if self._ready:
+            return
+        try:
+            if self.manage_acl:
+                admin = redis.Redis(**self._admin_kwargs)
+                try:
+                    admin.execute_command(
+                        "ACL", "SETUSER", SANDBOX_USER, "reset", "on",
+                        f"#{hashlib.sha256(self._password.encode()).hexdigest()}",
+                        "~sbx:*", "&sbx:*", "+@all", "-@admin", "-@dangerous", "-@scripting",
+                        "-@pubsub", "+publish", "+spublish", "+sort", "+sort_ro",
+                        "-select", "-move", "-wait", "-randomkey", "-dbsize",
+                    )  # fmt: skip
+                finally:
+                    admin.close()
+            self._check_isolation()
+        except ResponseError as exc:
+            raise SandboxUnavailable(f"cannot set up the sandbox user: {exc}") from exc
+        except DOWN as exc:
+            raise SandboxUnavailable(str(exc)) from exc
+        self._ready = True
+
+    def _check_isolation(self) -> None:
+        probe = self._call("SET", "cachelab:isolation-probe", "1")
+        if not (isinstance(probe, ErrorReply) and probe.startswith("NOPERM")):
+            self._call("DEL", "cachelab:isolation-probe")
+            raise SandboxUnavailable(
+                "the sandbox user can write outside sbx:*; refusing to serve the sandbox"
+            )
+
+    def _attempt(self, pool: redis.ConnectionPool, work: Callable) -> object:
+        try:
+            conn = pool.get_connection()
+        except AuthenticationError:
+            raise
+        except DOWN as exc:
+            raise SandboxUnavailable(str(exc)) from exc
+        try:
+            return work(conn)
+        except AuthenticationError:
+            raise
+        except DOWN as exc:
+            conn.disconnect()
+            raise SandboxUnavailable(str(exc)) from exc
+        finally:
+            pool.release(conn)
+
+    def _with_connection(self, pool: redis.ConnectionPool, work: Callable) -> object:
+        self.ensure_ready()
+        try:
+            return self._attempt(pool, work)
+        except AuthenticationError as exc:
+            # The server restarted and forgot our user: set it up again, once.
+            self._ready = False
+            if not self.manage_acl:
+                raise SandboxUnavailable(str(exc)) from exc
+            self.ensure_ready()
+            try:
+                return self._attempt(pool, work)
+            except AuthenticationError as again:
+                raise SandboxUnavailable(str(again)) from again
+
+    def _call(self, *args: bytes | str | int, pool: redis.ConnectionPool | None = None) -> Reply:
+        def work(conn: redis.Connection) -> Reply:
+            conn.send_command(*args)
+            return conn.read_response()
+
+        if not self._ready:
+            # Setting up (the isolation probe, the command table): no retry loop.
+            try:
+                return self._attempt(pool or self.pool, work)
+            except AuthenticationError as exc:
+                raise SandboxUnavailable(str(exc)) from exc
+        return self._with_connection(pool or self.pool, work)
+
+    def _pipeline(self, commands: Sequence[Sequence[bytes | str | int]]) -> list[Reply]:
+        def work(conn):
+            conn.send_packed_command(conn.pack_commands(commands))
+            return [conn.read_response() for _ in commands]
+
+        return self._with_connection(self.pool, work) if commands else []
+
+    # -- the public surface --------------------------------------------------
+    def run(self, namespace: Namespace, line: str) -> Outcome:
+        """Run one command line for a learner; never raises for bad input."""
+        self.ensure_ready()
+        raw = line.encode("utf-8", errors="replace")
+        refusal = policy.check_size(raw, self.limits)
+        if refusal:
+            return _error(f"ERR {refusal}")
+        try:
+            args = split_args(raw)
+        except InvalidArguments as exc:
+            return Outcome(reply=str(exc), error=True)
+        if not args:
+            return Outcome(reply="")
+        if not self._take_token(namespace, cost=1):
+            return _error(
+                "ERR slow down: the sandbox runs at most "
+                f"{self.limits.rate:g} commands a second per learner. Try again in a moment."
+            )
+        name = args[0].decode("utf-8", errors="replace").lower()
+        if name == "help":
+            return Outcome(reply=help_text(self._call, args[1:]))
+        tx = self._load_tx(namespace)
+        if name in TRANSACTION_CONTROL:
+            return self._transaction_control(namespace, tx, name, args)
+        info = self.table.lookup(args)
+        refusal = policy.check_command(info, args, self.limits) or self._check_limits(
+            namespace, info, args
+        )
+        if tx.multi:
+            return self._queue(namespace, tx, info, args, refusal)
+        if refusal:
+            return _error(f"ERR {refusal}")
+        if info is not None and info.name in EMULATED:
+            return self._emulate(namespace, info, args)
+        return self._execute(namespace, info, args)
+
+    def reset(self, namespace: Namespace) -> int:
+        """Delete every key of this learner (and only theirs); return how many."""
+        self.ensure_ready()
+        deleted = 0
+        for batch in self._scan_batches(namespace.pattern(), rounds=None):
+            reply = self._call("UNLINK", *batch)
+            deleted += reply if isinstance(reply, int) else 0
+        self._forget(namespace)
+        return deleted
+
+    def keys(self, namespace: Namespace, limit: int = 50) -> list[KeyRow]:
+        """The learner's keys with type and TTL, for the live list beside the prompt."""
+        self.ensure_ready()
+        names = sorted(self.app.smembers(self._index_key(namespace)))[: self.limits.keys]
+        if not names:
+            return []
+        replies = self._pipeline(
+            [c for n in names for c in (("TYPE", namespace.key(n)), ("TTL", namespace.key(n)))]
+        )
+        rows, gone = [], []
+        for i, name in enumerate(names):
+            kind, ttl = replies[2 * i], replies[2 * i + 1]
+            if kind == b"none":
+                gone.append(name)
+            else:
+                rows.append(KeyRow(name.decode("utf-8", errors="replace"), kind.decode(), ttl))
+        if gone:
+            self.app.srem(self._index_key(namespace), *gone)
+        return rows[:limit]
+
+    def sweep_idle(self, now: float | None = None, batch: int = 20) -> int:
+        """Delete the keys of namespaces idle for longer than the limit."""
+        cutoff = (now or time.time()) - self.limits.idle_seconds
+        idle = self.app.zrangebyscore(BOOK + "active", "-inf", cutoff, start=0, num=batch)
+        for name in idle:
+            self.reset(Namespace(name.decode()))
+        return len(idle)
+
+    # -- bookkeeping in the app Redis ------------------------------------
+    def _index_key(self, namespace: Namespace) -> str:
+        return f"{BOOK}keys:{namespace.name}"
+
+    def _take_token(self, namespace: Namespace, cost: int) -> bool:
+        try:
+            now = time.time()
+            pipe = self.app.pipeline(transaction=False)
+            self._bucket(
+                keys=[f"{BOOK}rate:{namespace.name}"],
+                args=[self.limits.burst, self.limits.rate, now, cost],
+                client=pipe,
+            )
+            pipe.zadd(BOOK + "active", {namespace.name: now})
+            allowed, _ = pipe.execute()
+            return bool(allowed)
+        except DOWN:
+            return True  # the app Redis is away: the other bounds still hold
+
+    def _remember_keys(self, namespace: Namespace, names: Sequence[bytes]) -> None:
+        if names:
+            try:
+                index = self._index_key(namespace)
+                pipe = self.app.pipeline(transaction=False)
+                pipe.sadd(index, *names)
+                pipe.expire(index, self.limits.idle_seconds * 2)
+                pipe.execute()
+            except DOWN:
+                pass
+
+    def _forget(self, namespace: Namespace) -> None:
+        self.app.delete(
+            self._index_key(namespace), f"{BOOK}tx:{namespace.name}", f"{BOOK}rate:{namespace.name}"
+        )
+        self.app.zrem(BOOK + "active", namespace.name)
+
+    def _load_tx(self, namespace: Namespace) -> Transaction:
+        try:
+            return Transaction.loads(self.app.get(f"{BOOK}tx:{namespace.name}"))
+        except DOWN:
+            return Transaction()
+
+    def _save_tx(self, namespace: Namespace, tx: Transaction) -> None:
+        key = f"{BOOK}tx:{namespace.name}"
+        if tx.active:
+            self.app.set(key, tx.dumps(), ex=3600)
+        else:
+            self.app.delete(key)
+
+    # -- limits -----------------------------------------------------------
+    def _check_limits(
+        self, namespace: Namespace, info: CommandInfo | None, args: list[bytes]
+    ) -> policy.Refusal | None:
+        if info is None:
+            return None
+        try:
+            positions = self.table.key_positions(info, args)
+        except UnmappableKeys:
+            return policy.Refusal(
+                "the sandbox cannot tell which arguments of this command are keys. "
+                "Give the keys names that differ from the other arguments."
+            )
+        for i in positions:
+            if len(args[i]) > self.limits.key_name_bytes:
+                return policy.Refusal(
+                    f"key names may be at most {self.limits.key_name_bytes} bytes in the sandbox."
+                )
+        refusal = self._check_offsets(info.name, args)
+        if refusal or not info.has("write") or not positions:
+            return refusal
+        return self._check_quota(namespace, info, args, positions)
+
+    def _check_offsets(self, name: str, args: list[bytes]) -> policy.Refusal | None:
+        most = self.limits.key_bytes
+        too_far = policy.Refusal(
+            f"that offset would grow the key past {most // 1024} KiB, "
+            "the most a sandbox key may hold."
+        )
+        try:
+            if name == "setrange" and len(args) == 4 and int(args[2]) + len(args[3]) > most:
+                return too_far
+            if name == "setbit" and len(args) == 4 and int(args[2]) >= most * 8:
+                return too_far
+            if name in {"bitfield", "bitfield_ro"}:
+                for i, word in enumerate(args):
+                    if word.upper() in {b"GET", b"SET", b"INCRBY"} and i + 2 < len(args):
+                        bits = int(args[i + 1][1:])
+                        offset = args[i + 2]
+                        position = (
+                            int(offset[1:]) * bits if offset.startswith(b"#") else int(offset)
+                        )
+                        if position + bits > most * 8:
+                            return too_far
+        except ValueError:
+            return None  # not numbers: the server answers with its own error
+        return None
+
+    def _check_quota(
+        self, namespace: Namespace, info: CommandInfo, args: list[bytes], positions: list[int]
+    ) -> policy.Refusal | None:
+        names = list(dict.fromkeys(args[i] for i in positions))
+        checks = [("EXISTS", namespace.key(n)) for n in names]
+        grows = info.has("denyoom")
+        if grows:
+            checks += [("MEMORY", "USAGE", namespace.key(n), "SAMPLES", "0") for n in names]
+        replies = self._pipeline(checks)
+        missing = sum(1 for r in replies[: len(names)] if r == 0)
+        if grows:
+            incoming = sum(len(a) for i, a in enumerate(args[1:], 1) if i not in positions)
+            for name, usage in zip(names, replies[len(names) :], strict=True):
+                if isinstance(usage, int) and usage + incoming > self.limits.key_bytes:
+                    return policy.Refusal(
+                        f"'{name.decode(errors='replace')}' would grow past "
+                        f"{self.limits.key_bytes // 1024} KiB, the most a sandbox key may hold."
+                    )
+            if incoming > self.limits.key_bytes:
+                return policy.Refusal(
+                    f"that is more than {self.limits.key_bytes // 1024} KiB "
+                    "of data for one command."
+                )
+        # The index may hold keys since deleted or expired: prune before refusing.
+        over = missing and self._key_count(namespace, prune=False) + missing > self.limits.keys
+        if over and self._key_count(namespace, prune=True) + missing > self.limits.keys:
+            return policy.Refusal(
+                f"your sandbox already holds {self.limits.keys} keys, the most it may. "
+                "Delete some (DEL key) or press “Reset my sandbox”."
+            )
+        return None
+
+    def _key_count(self, namespace: Namespace, prune: bool) -> int:
+        index = self._index_key(namespace)
+        if not prune:
+            return self.app.scard(index)
+        names = list(self.app.smembers(index))
+        exists = self._pipeline([("EXISTS", namespace.key(n)) for n in names])
+        gone = [n for n, e in zip(names, exists, strict=True) if e == 0]
+        if gone:
+            self.app.srem(index, *gone)
+        return len(names) - len(gone)
+
+    # -- running ------------------------------------------------------------
+    def _prepare(
+        self, namespace: Namespace, info: CommandInfo | None, args: list[bytes]
+    ) -> tuple[list[bytes], list[bytes], str]:
+        """Map keys, clamp blocking timeouts; return (mapped args, key names, note)."""
+        if info is None:
+            return args, [], ""
+        positions = self.table.key_positions(info, args)
+        mapped = namespace.map_args(args, positions, info.name)
+        note = self._clamp(info, mapped)
+        names = [args[i] for i in positions] if info.has("write") else []
+        return mapped, names, note
+
+    def _clamp(self, info: CommandInfo, args: list[bytes]) -> str:
+        if not info.has("blocking"):
+            return ""
+        most = self.limits.block_seconds
+        if info.name in TIMEOUT_LAST:
+            index, scale = len(args) - 1, 1.0
+        elif info.name in TIMEOUT_FIRST:
+            index, scale = 1, 1.0
+        elif info.name in TIMEOUT_BLOCK_MS:
+            upper = [a.upper() for a in args]
+            if b"BLOCK" not in upper or upper.index(b"BLOCK") + 1 >= len(args):
+                return ""
+            index, scale = upper.index(b"BLOCK") + 1, 1000.0
+        else:
+            return ""
+        try:
+            asked = float(args[index]) / scale
+        except (ValueError, IndexError):
+            return ""  # the server explains a malformed timeout itself
+        if 0 < asked <= most:
+            return ""
+        args[index] = str(int(most * scale) if scale > 1 else most).encode()
+        wanted = "0 (wait forever)" if asked == 0 else f"{asked:g} s"
+        return f"The sandbox waited at most {most:g} s (you asked for {wanted})."
+
+    def _execute(
+        self, namespace: Namespace, info: CommandInfo | None, args: list[bytes]
+    ) -> Outcome:
+        mapped, names, note = self._prepare(namespace, info, args)
+        pool = self.blocking_pool if info is not None and info.has("blocking") else self.pool
+        reply = self._call(*mapped, pool=pool)
+        reply = namespace.unmap_reply(info.name if info else "", reply)
+        if names and not isinstance(reply, ErrorReply):
+            self._remember_keys(namespace, names)
+        return Outcome(
+            reply=format_reply(reply),
+            error=isinstance(reply, ErrorReply),
+            note=note,
+            changed=bool(info and info.has("write")),
+        )
+
+    # -- commands that see the whole keyspace, narrowed to the namespace -------
+    def _scan_batches(
+        self, pattern: bytes, rounds: int | None = SCAN_ROUNDS, kind: bytes | None = None
+    ):
+        cursor, done = b"0", 0
+        while True:
+            command = ["SCAN", cursor, "MATCH", pattern, "COUNT", SCAN_BATCH]
+            if kind:
+                command += ["TYPE", kind]
+            reply = self._call(*command)
+            if isinstance(reply, ErrorReply):
+                return
+            cursor, found = reply
+            if found:
+                yield found
+            done += 1
+            if cursor == b"0" or (rounds is not None and done >= rounds):
+                return
+
+    def _emulate(self, namespace: Namespace, info: CommandInfo, args: list[bytes]) -> Outcome:
+        name = info.name
+        if not _arity_ok(info, len(args)):
+            return _error(f"ERR wrong number of arguments for '{name}' command")
+        if name == "scan":
+            return self._scan(namespace, args)
+        if name == "keys":
+            found = [k for batch in self._scan_batches(namespace.pattern(args[1])) for k in batch]
+            return Outcome(reply=format_reply([namespace.strip(k) for k in found]))
+        found = [k for batch in self._scan_batches(namespace.pattern()) for k in batch]
+        if name == "dbsize":
+            return Outcome(reply=format_reply(len(found)))
+        choice = namespace.strip(random.choice(found)) if found else None
+        return Outcome(reply=format_reply(choice))
+
+    def _scan(self, namespace: Namespace, args: list[bytes]) -> Outcome:
+        try:
+            cursor = int(args[1])
+            if cursor < 0:
+                raise ValueError
+        except ValueError:
+            return _error("ERR invalid cursor")
+        pattern, count, kind = b"*", 10, None
+        options = args[2:]
+        if len(options) % 2:
+            return _error("ERR syntax error")
+        for option, value in zip(options[::2], options[1::2], strict=True):
+            word = option.upper()
+            if word == b"MATCH":
+                pattern = value
+            elif word == b"COUNT":
+                try:
+                    count = int(value)
+                except ValueError:
+                    return _error("ERR value is not an integer or out of range")
+                if count < 1:
+                    return _error("ERR syntax error")
+            elif word == b"TYPE":
+                kind = value
+            else:
+                return _error("ERR syntax error")
+        # Other learners' keys fill most of the server's pages; keep scanning
+        # (a bounded number of rounds) until this learner's page has something.
+        found: list[bytes] = []
+        current = str(cursor).encode()
+        for _ in range(SCAN_ROUNDS):
+            command = [
+                "SCAN",
+                current,
+                "MATCH",
+                namespace.pattern(pattern),
+                "COUNT",
+                max(count, SCAN_BATCH),
+            ]
+            if kind:
+                command += ["TYPE", kind]
+            reply = self._call(*command)
+            if isinstance(reply, ErrorReply):
+                return Outcome(reply=format_reply(namespace.unmap_reply("scan", reply)), error=True)
+            current, batch = reply
+            found.extend(namespace.strip(k) for k in batch)
+            if current == b"0" or len(found) >= count:
+                break
+        return Outcome(reply=format_reply([current, found]))
+
+    # -- MULTI / EXEC / WATCH over several requests ------------------------
+    def _transaction_control(
+        self, namespace: Namespace, tx: Transaction, name: str, args: list[bytes]
+    ) -> Outcome:
+        if name == "multi":
+            if tx.multi:
+                return Outcome(
+                    reply=format_reply(ErrorReply("ERR MULTI calls can not be nested")),
+                    error=True,
+                    in_transaction=True,
+                )
+            tx.multi = True
+            self._save_tx(namespace, tx)
+            return Outcome(reply="OK", in_transaction=True)
+        if name == "discard":
+            if not tx.multi:
+                return _error("ERR DISCARD without MULTI")
+            self._save_tx(namespace, Transaction())
+            return Outcome(reply="OK")
+        if name == "watch":
+            if tx.multi:
+                return Outcome(
+                    reply=format_reply(ErrorReply("ERR WATCH inside MULTI is not allowed")),
+                    error=True,
+                    in_transaction=True,
+                )
+            if len(args) < 2:
+                return _error("ERR wrong number of arguments for 'watch' command")
+            keys = [namespace.key(k) for k in args[1:]]
+            tx.watched.update(zip(keys, self._fingerprints(keys), strict=True))
+            self._save_tx(namespace, tx)
+            return Outcome(reply="OK")
+        if name == "unwatch":
+            if tx.multi:
+                return self._queue(namespace, tx, self.table.lookup(args), args, None)
+            tx.watched = {}
+            self._save_tx(namespace, tx)
+            return Outcome(reply="OK")
+        # EXEC
+        if not tx.multi:
+            return _error("ERR EXEC without MULTI")
+        self._save_tx(namespace, Transaction())
+        if tx.dirty:
+            return _error("EXECABORT Transaction discarded because of previous errors.")
+        return self._exec(namespace, tx)
+
+    def _queue(
+        self,
+        namespace: Namespace,
+        tx: Transaction,
+        info: CommandInfo | None,
+        args: list[bytes],
+        refusal: policy.Refusal | None,
+    ) -> Outcome:
+        shown = args[0].decode("utf-8", errors="replace")
+        if refusal is None and info is None:
+            beginning = " ".join(f"'{a.decode('utf-8', errors='replace')}'" for a in args[1:])
+            message = f"ERR unknown command '{shown}', with args beginning with: {beginning}"
+        elif refusal is None and not _arity_ok(info, len(args)):
+            message = f"ERR wrong number of arguments for '{info.name}' command"
+        elif refusal is None and info.name in EMULATED:
+            message = f"ERR {shown.upper()} cannot be queued in the sandbox; run it outside MULTI."
+        elif refusal is not None:
+            message = f"ERR {refusal}"
+        else:
+            tx.queued.append(args)
+            self._save_tx(namespace, tx)
+            return Outcome(reply="QUEUED", in_transaction=True)
+        tx.dirty = True
+        self._save_tx(namespace, tx)
+        return Outcome(reply=format_reply(ErrorReply(message)), error=True, in_transaction=True)
+
+    def _fingerprints(self, keys: Sequence[bytes]) -> list[str]:
+        replies = self._pipeline([c for k in keys for c in (("DUMP", k), ("PEXPIRETIME", k))])
+        return [
+            hashlib.sha256(repr((replies[2 * i], replies[2 * i + 1])).encode()).hexdigest()
+            for i in range(len(keys))
+        ]
+
+    def _exec(self, namespace: Namespace, tx: Transaction) -> Outcome:
+        if tx.watched:
+            keys = list(tx.watched)
+            if self._fingerprints(keys) != list(tx.watched.values()):
+                return Outcome(reply=format_reply(None))
+        prepared = [self._prepare(namespace, self.table.lookup(a), a) for a in tx.queued]
+        commands = [("MULTI",), *[tuple(p[0]) for p in prepared], ("EXEC",)]
+        if tx.watched:
+            commands = [("WATCH", *tx.watched), *commands]
+        replies = self._pipeline(commands)
+        result = replies[-1]
+        if isinstance(result, list):
+            result = [
+                namespace.unmap_reply(self.table.lookup(a).name, r)
+                for a, r in zip(tx.queued, result, strict=True)
+            ]
+            names = [n for p in prepared for n in p[1]]
+            self._remember_keys(namespace, names)
+        elif isinstance(result, ErrorReply):
+            result = namespace.unmap_reply("exec", result)
+        return Outcome(
+            reply=format_reply(result),
+            error=isinstance(result, ErrorReply),
+            changed=True,
+        )

@@ -1,0 +1,155 @@
+"""The sandbox panel: a redis-cli prompt in the page, backed by learn.sandbox."""
+
+import contextlib
+import json
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import trigger_client_event
+
+from learn.http import HtmxHttpRequest
+from learn.redis_clients import app_redis, sandbox
+from learn.sandbox.namespace import Namespace, namespace_for
+from learn.sandbox.runner import DOWN, Outcome, SandboxUnavailable
+
+UNAVAILABLE = "The sandbox server is temporarily unavailable. Try again in a moment."
+TRANSCRIPT = 30
+HISTORY = 100
+
+
+class CommandForm(forms.Form):
+    command = forms.CharField(
+        strip=False, required=True, error_messages={"required": "Type a command."}
+    )
+
+
+def learner_namespace(request: HtmxHttpRequest) -> Namespace:
+    return Namespace(namespace_for(settings.SECRET_KEY, request.learner_id))
+
+
+def _log_keys(namespace: Namespace) -> tuple[str, str]:
+    return f"cachelab:sbx:log:{namespace.name}", f"cachelab:sbx:hist:{namespace.name}"
+
+
+def _record(namespace: Namespace, command: str, outcome: Outcome) -> None:
+    """Keep the transcript and the Up/Down history for the session's next page."""
+    log, history = _log_keys(namespace)
+    entry = {
+        "command": command,
+        "reply": outcome.reply,
+        "error": outcome.error,
+        "note": outcome.note,
+    }
+    try:
+        pipe = app_redis().pipeline(transaction=False)
+        pipe.rpush(log, json.dumps(entry)).ltrim(log, -TRANSCRIPT, -1).expire(log, 86400)
+        pipe.rpush(history, command).ltrim(history, -HISTORY, -1).expire(history, 86400)
+        pipe.execute()
+    except DOWN:
+        pass  # history is a convenience; the command itself has run
+
+
+def panel_context(request: HtmxHttpRequest) -> dict:
+    """What every page with the sandbox panel needs to draw it."""
+    namespace = learner_namespace(request)
+    log, history = _log_keys(namespace)
+    try:
+        entries, commands = (
+            app_redis().pipeline().lrange(log, 0, -1).lrange(history, 0, -1).execute()
+        )
+    except DOWN:
+        entries, commands = [], []
+    try:
+        keys, available = sandbox().keys(namespace), True
+    except (SandboxUnavailable, *DOWN):
+        keys, available = [], False
+    return {
+        "transcript": [json.loads(e) for e in entries],
+        "history_json": json.dumps([c.decode("utf-8", errors="replace") for c in commands]),
+        "sandbox_keys": keys,
+        "sandbox_available": available,
+    }
+
+
+@require_GET
+def sandbox_page(request: HtmxHttpRequest) -> HttpResponse:
+    return render(request, "learn/sandbox.html", panel_context(request))
+
+
+def _wants_json(request: HtmxHttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _back(request: HtmxHttpRequest) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        target = "learn:sandbox"
+    return redirect(target)
+
+
+@require_POST
+def sandbox_run(request: HtmxHttpRequest) -> HttpResponse:
+    form = CommandForm(request.POST)
+    if not form.is_valid():
+        outcome, status = Outcome(reply="Type a command.", error=True), 400
+    else:
+        try:
+            outcome, status = (
+                sandbox().run(learner_namespace(request), form.cleaned_data["command"]),
+                200,
+            )
+        except SandboxUnavailable:
+            outcome, status = Outcome(reply=UNAVAILABLE, error=True), 503
+    command = form.data.get("command", "")
+    if status != 400:
+        _record(learner_namespace(request), command, outcome)
+    if _wants_json(request):
+        body = {"reply": outcome.reply, "error": outcome.error, "note": outcome.note}
+        return JsonResponse({**body, "in_transaction": outcome.in_transaction}, status=status)
+    if request.htmx:
+        # htmx swaps only 2xx responses; the entry itself says what went wrong.
+        entry = {"command": command, **vars(outcome)}
+        response = render(request, "learn/_sandbox_panel.html#entry", {"entry": entry})
+        return trigger_client_event(response, "sandbox-changed") if outcome.changed else response
+    return _back(request)
+
+
+@require_POST
+def sandbox_reset(request: HtmxHttpRequest) -> HttpResponse:
+    try:
+        deleted, status = sandbox().reset(learner_namespace(request)), 200
+        message = (
+            f"Your sandbox is empty again ({deleted} key{'s' if deleted != 1 else ''} deleted)."
+        )
+    except (SandboxUnavailable, *DOWN):
+        deleted, status, message = 0, 503, UNAVAILABLE
+    if _wants_json(request):
+        return JsonResponse({"deleted": deleted, "message": message}, status=status)
+    if request.htmx:
+        context = {**panel_context(request), "keys_message": message}
+        return render(request, "learn/_sandbox_panel.html#keys", context)
+    (messages.success if status == 200 else messages.error)(request, message)
+    return _back(request)
+
+
+@require_GET
+def sandbox_keys(request: HtmxHttpRequest) -> HttpResponse:
+    context = panel_context(request)
+    if _wants_json(request):
+        rows = [vars(row) for row in context["sandbox_keys"]]
+        return JsonResponse({"keys": rows, "available": context["sandbox_available"]})
+    return render(request, "learn/_sandbox_panel.html#keys", context)
+
+
+@require_POST
+def sandbox_clear(request: HtmxHttpRequest) -> HttpResponse:
+    with contextlib.suppress(*DOWN):
+        app_redis().delete(_log_keys(learner_namespace(request))[0])
+    if request.htmx or _wants_json(request):
+        return HttpResponse(status=204)
+    return _back(request)
