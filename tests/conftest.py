@@ -3,6 +3,8 @@ import redis
 from django.conf import settings
 
 from learn.redis_clients import reset_clients
+from learn.redis_clients import sandbox as build_sandbox
+from learn.sandbox.runner import Sandbox
 from tests.factories import (
     LearnerFactory,
     StaffFactory,
@@ -38,6 +40,12 @@ def sandbox_redis() -> redis.Redis:
     client = redis.Redis.from_url(settings.SANDBOX_REDIS_URL)
     yield client
     client.close()
+
+
+@pytest.fixture
+def sandbox() -> Sandbox:
+    """The sandbox engine the site uses, on the test run's real sandbox server."""
+    return build_sandbox()
 
 
 @pytest.fixture
