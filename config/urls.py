@@ -3,6 +3,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("quizzes/", include("quizzes.urls")),
     path("", include("learn.urls")),
 ]
 

@@ -1,0 +1,312 @@
+"""Quizzes: instructor-authored in the admin, taken by learners, graded on the server."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import secrets
+from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+from learn.models import Learner, Topic
+
+
+def new_seed() -> str:
+    return secrets.token_hex(8)
+
+
+class QuizQuerySet(models.QuerySet):
+    def published(self) -> QuizQuerySet:
+        return self.filter(status=Quiz.Status.PUBLISHED, topic__published=True)
+
+    def visible_to(self, user) -> QuizQuerySet:
+        return self if getattr(user, "is_staff", False) else self.published()
+
+
+class Quiz(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    class Feedback(models.TextChoices):
+        IMMEDIATE = "immediate", "Right after each question"
+        END = "end", "At the end"
+
+    topic = models.ForeignKey(Topic, on_delete=models.PROTECT, related_name="quizzes")
+    slug = models.SlugField(unique=True)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, help_text="Markdown, shown before the start.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    pass_mark = models.PositiveSmallIntegerField(
+        default=70, validators=[MinValueValidator(1), MaxValueValidator(100)], help_text="Percent."
+    )
+    shuffle_questions = models.BooleanField(default=False)
+    shuffle_choices = models.BooleanField(default=False)
+    draw_count = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Draw this many questions from the pool per attempt. Empty: all of them.",
+    )
+    feedback = models.CharField(max_length=10, choices=Feedback.choices, default=Feedback.IMMEDIATE)
+    time_limit_minutes = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)], help_text="Empty: untimed."
+    )
+    # What `load_content` last wrote: the content file's hash, and a fingerprint
+    # of the quiz as written. A quiz whose fingerprint no longer matches was
+    # edited in the admin, and the loader leaves it alone.
+    source_hash = models.CharField(max_length=64, blank=True, editable=False)
+    loaded_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = QuizQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["topic__order", "title"]
+        verbose_name_plural = "quizzes"
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("quizzes:detail", args=[self.slug])
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == self.Status.PUBLISHED
+
+    def fingerprint(self) -> str:
+        """A hash of the quiz and everything in it, to notice edits made in the admin."""
+        parts = [self.title, self.description, self.status, self.pass_mark, self.feedback]
+        for question in self.questions.prefetch_related("choices", "checks", "tags"):
+            parts += [question.kind, question.prompt, question.explanation, question.setup]
+            parts += [question.example_answer, question.section, question.difficulty]
+            parts += sorted(t.name for t in question.tags.all())
+            parts += [(c.text, c.correct, c.feedback) for c in question.choices.all()]
+            parts += [
+                (k.kind, k.key, k.key_type, k.member, k.value, k.minimum, k.maximum)
+                for k in question.checks.all()
+            ]
+        return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+    def questions_per_attempt(self) -> int:
+        pool = self.questions.count()
+        return min(self.draw_count, pool) if self.draw_count else pool
+
+
+class Tag(models.Model):
+    name = models.SlugField(unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Question(models.Model):
+    class Kind(models.TextChoices):
+        SINGLE = "single", "Single choice"
+        MULTIPLE = "multiple", "Multiple select"
+        TRUE_FALSE = "truefalse", "True / false"
+        COMMAND = "command", "Redis command"
+
+    quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="questions")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SINGLE)
+    title = models.CharField(
+        max_length=200, blank=True, help_text="Optional short name (GIFT ::title::)."
+    )
+    prompt = models.TextField(help_text="Markdown.")
+    explanation = models.TextField(help_text="Markdown: why the right answer is right.")
+    difficulty = models.PositiveSmallIntegerField(
+        default=2, choices=[(1, "Easy"), (2, "Medium"), (3, "Hard")]
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="questions")
+    section = models.SlugField(
+        blank=True, max_length=120, help_text="Anchor of the topic section this question tests."
+    )
+    order = models.PositiveIntegerField(default=0)
+    # Redis command questions only.
+    setup = models.TextField(
+        blank=True, help_text="Commands run before the learner's, one per line."
+    )
+    example_answer = models.CharField(
+        max_length=500, blank=True, help_text="A correct answer: the checks must pass on it."
+    )
+
+    class Meta:
+        ordering = ["order", "id"]
+
+    def __str__(self) -> str:
+        return self.title or self.prompt[:80]
+
+    @property
+    def is_command(self) -> bool:
+        return self.kind == self.Kind.COMMAND
+
+    def correct_choice_ids(self) -> set[int]:
+        return {c.pk for c in self.choices.all() if c.correct}
+
+    def section_url(self) -> str:
+        url = self.quiz.topic.get_absolute_url()
+        return f"{url}#{self.section}" if self.section else url
+
+
+class Choice(models.Model):
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="choices")
+    text = models.CharField(max_length=500)
+    correct = models.BooleanField(default=False)
+    feedback = models.CharField(max_length=500, blank=True)
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "id"]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class CommandCheck(models.Model):
+    """One condition on the sandbox state after the learner's command ran."""
+
+    class Kind(models.TextChoices):
+        EXISTS = "exists", "Key exists with type"
+        VALUE = "value", "String value equals"
+        TTL = "ttl", "TTL within a range (seconds)"
+        LENGTH = "length", "Collection length equals"
+        MEMBERS = "members", "Collection contains members"
+        ZSCORE = "zscore", "Sorted-set score equals"
+        ZRANK = "zrank", "Sorted-set rank equals"
+        REPLY = "reply", "Reply equals (redis-cli text)"
+
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="checks")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    key = models.CharField(max_length=200, blank=True)
+    key_type = models.CharField(
+        max_length=10,
+        blank=True,
+        choices=[(t, t) for t in ("string", "list", "set", "zset", "hash", "stream")],
+    )
+    member = models.CharField(max_length=200, blank=True)
+    value = models.TextField(
+        blank=True,
+        help_text="Expected value; for members, one per line; for reply, the exact text.",
+    )
+    minimum = models.IntegerField(null=True, blank=True)
+    maximum = models.IntegerField(null=True, blank=True)
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.key}".strip()
+
+
+class AttemptQuerySet(models.QuerySet):
+    def finished(self) -> AttemptQuerySet:
+        return self.filter(finished_at__isnull=False)
+
+    def in_progress(self) -> AttemptQuerySet:
+        return self.filter(finished_at__isnull=True)
+
+
+class Attempt(models.Model):
+    learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="attempts")
+    quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="attempts")
+    started_at = models.DateTimeField(default=timezone.now)
+    deadline = models.DateTimeField(null=True, blank=True)
+    extensions = models.PositiveSmallIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    score = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    passed = models.BooleanField(null=True)
+    # Seeds the per-attempt order of choices, so it stays put across page loads.
+    seed = models.CharField(max_length=16, default=new_seed)
+
+    objects = AttemptQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            # At most one unfinished attempt per learner and quiz: a second tab resumes it.
+            models.UniqueConstraint(
+                fields=["learner", "quiz"],
+                condition=models.Q(finished_at__isnull=True),
+                name="one_open_attempt_per_quiz",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quiz} · {self.learner}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.finished_at is not None
+
+    def time_is_up(self, now=None) -> bool:
+        return self.deadline is not None and (now or timezone.now()) >= self.deadline
+
+    def choices_for(self, question: Question) -> list[Choice]:
+        choices = list(question.choices.all())
+        if self.quiz.shuffle_choices and question.kind != Question.Kind.TRUE_FALSE:
+            random.Random(f"{self.seed}:{question.pk}").shuffle(choices)
+        return choices
+
+    def compute_score(self) -> Decimal:
+        total = self.slots.count()
+        if not total:
+            return Decimal("0")
+        right = Response.objects.filter(slot__attempt=self, correct=True).count()
+        return (Decimal(100) * right / total).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+    def finish(self, now=None) -> None:
+        self.finished_at = now or timezone.now()
+        self.score = self.compute_score()
+        self.passed = self.score >= self.quiz.pass_mark
+        self.save(update_fields=["finished_at", "score", "passed"])
+
+    def extend(self, minutes: int) -> None:
+        self.deadline = max(self.deadline, timezone.now()) + timedelta(minutes=minutes)
+        self.extensions += 1
+        self.save(update_fields=["deadline", "extensions"])
+
+
+class AttemptQuestion(models.Model):
+    """A question drawn for an attempt, at its position (1-based)."""
+
+    attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="slots")
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="slots")
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["attempt", "position"], name="one_question_per_position"
+            ),
+            models.UniqueConstraint(
+                fields=["attempt", "question"], name="question_once_per_attempt"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.attempt} #{self.position}"
+
+
+class Response(models.Model):
+    """The learner's answer to one drawn question; one at most (the OneToOne says so)."""
+
+    slot = models.OneToOneField(AttemptQuestion, on_delete=models.CASCADE, related_name="response")
+    choices = models.ManyToManyField(Choice, blank=True, related_name="responses")
+    command = models.CharField(max_length=2000, blank=True)
+    report = models.TextField(blank=True, help_text="What grading found (command questions).")
+    correct = models.BooleanField()
+    answered_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.slot}: {'right' if self.correct else 'wrong'}"

@@ -6,6 +6,9 @@ from learn.redis_clients import reset_clients
 from learn.redis_clients import sandbox as build_sandbox
 from learn.sandbox.runner import Sandbox
 from tests.factories import (
+    CommandCheckFactory,
+    QuestionFactory,
+    QuizFactory,
     LearnerFactory,
     StaffFactory,
     TopicFactory,
@@ -66,6 +69,21 @@ def learner_factory():
 @pytest.fixture
 def progress_factory():
     return TopicProgressFactory
+
+
+@pytest.fixture
+def quiz_factory():
+    return QuizFactory
+
+
+@pytest.fixture
+def question_factory():
+    return QuestionFactory
+
+
+@pytest.fixture
+def check_factory():
+    return CommandCheckFactory
 
 
 @pytest.fixture

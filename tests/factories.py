@@ -42,3 +42,63 @@ class TopicProgressFactory(factory.django.DjangoModelFactory):
 
     learner = factory.SubFactory(LearnerFactory)
     topic = factory.SubFactory(TopicFactory)
+
+
+class QuizFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "quizzes.Quiz"
+
+    topic = factory.SubFactory(TopicFactory)
+    slug = factory.Sequence(lambda n: f"quiz-{n}")
+    title = factory.Sequence(lambda n: f"Quiz {n}")
+    status = "published"
+    pass_mark = 50
+
+
+class QuestionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "quizzes.Question"
+        skip_postgeneration_save = True
+
+    quiz = factory.SubFactory(QuizFactory)
+    kind = "single"
+    prompt = factory.Sequence(lambda n: f"Question {n}?")
+    explanation = "Because the fact sheet says so."
+    order = factory.Sequence(lambda n: n)
+
+    @factory.post_generation
+    def answers(self, create, extracted, **kwargs):
+        """answers=[("Right", True), ("Wrong", False)]; a default key per kind."""
+        if not create or self.kind == "command":
+            return
+        if extracted is None:
+            extracted = (
+                [("True", True), ("False", False)]
+                if self.kind == "truefalse"
+                else [("Right", True), ("Wrong", False), ("Also wrong", False)]
+            )
+        for order, (text, correct) in enumerate(extracted):
+            ChoiceFactory(question=self, text=text, correct=correct, order=order)
+
+
+class ChoiceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "quizzes.Choice"
+
+    text = factory.Sequence(lambda n: f"Choice {n}")
+    correct = False
+
+
+class CommandCheckFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "quizzes.CommandCheck"
+
+    kind = "exists"
+
+
+class AttemptFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "quizzes.Attempt"
+
+    learner = factory.SubFactory(LearnerFactory)
+    quiz = factory.SubFactory(QuizFactory)

@@ -286,6 +286,17 @@ class Sandbox:
             return self._emulate(namespace, info, args)
         return self._execute(namespace, info, args)
 
+    def query(self, namespace: Namespace, *args: str | bytes) -> Reply:
+        """Run a command for the server's own use (graders): keys mapped, reply raw.
+
+        No policy or rate limit: callers are code, not learners.
+        """
+        self.ensure_ready()
+        encoded = [a if isinstance(a, bytes) else str(a).encode() for a in args]
+        info = self.table.lookup(encoded)
+        mapped, _, _ = self._prepare(namespace, info, encoded)
+        return namespace.unmap_reply(info.name if info else "", self._call(*mapped))
+
     def reset(self, namespace: Namespace) -> int:
         """Delete every key of this learner (and only theirs); return how many."""
         self.ensure_ready()

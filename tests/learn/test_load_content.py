@@ -87,7 +87,7 @@ def test_it_keeps_an_instructors_edit(content_dir):
     output = run()
 
     assert Topic.objects.get().body == "Edited by an instructor"
-    assert "Kept admin edits of: demo" in output
+    assert "kept as they are" in output
 
 
 def test_force_overwrites_an_instructors_edit(content_dir):

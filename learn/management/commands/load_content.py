@@ -1,32 +1,35 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from learn.content_loader import ContentError, load_topics
+from quizzes.content import load_quizzes
 
 
 class Command(BaseCommand):
     help = (
-        "Load the course content shipped in learn/content/ into the database. "
-        "Safe to run again: unchanged topics are left as they are, and a topic an "
-        "instructor edited in the admin is kept unless you pass --force."
+        "Load the course content shipped in learn/content/ (topics and quiz banks) "
+        "into the database. Safe to run again: unchanged items are left as they are, "
+        "and a topic or quiz an instructor edited in the admin is kept unless you "
+        "pass --force."
     )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
             "--force",
             action="store_true",
-            help="Overwrite topics even if they were edited in the admin.",
+            help="Overwrite topics and quizzes even if they were edited in the admin.",
         )
 
     def handle(self, *args, force: bool = False, **options) -> None:
         try:
-            outcome = load_topics(force=force)
+            topics = load_topics(force=force)
+            quizzes = load_quizzes(force=force)
         except ContentError as exc:
             raise CommandError(str(exc)) from exc
-        summary = ", ".join(f"{len(slugs)} {name}" for name, slugs in outcome.items())
-        self.stdout.write(f"Topics: {summary}.")
-        if outcome["kept"]:
-            self.stdout.write(
-                "Kept admin edits of: "
-                + ", ".join(outcome["kept"])
-                + " (use --force to overwrite)."
-            )
+        for label, outcome in (("Topics", topics), ("Quizzes", quizzes)):
+            summary = ", ".join(f"{len(slugs)} {name}" for name, slugs in outcome.items())
+            self.stdout.write(f"{label}: {summary}.")
+            if outcome["kept"]:
+                self.stdout.write(
+                    f"{label} kept as they are (edited in the admin, or with learners' "
+                    f"attempts): {', '.join(outcome['kept'])}. Use --force to overwrite."
+                )
