@@ -35,9 +35,16 @@ def to_gift(question: Question) -> GiftQuestion:
 
 def export_questions(questions: Iterable[Question]) -> tuple[str, int]:
     """The GIFT text for the questions GIFT can hold, and how many were skipped."""
-    questions = list(questions)
-    exportable = [q for q in questions if q.kind in GIFT_KINDS]
-    return dump_gift(to_gift(q) for q in exportable), len(questions) - len(exportable)
+    parts, skipped = [], 0
+    for question in questions:
+        try:
+            if question.kind not in GIFT_KINDS:
+                raise ValueError(question.kind)
+            parts.append(dump_gift([to_gift(question)]))
+        except (ValueError, StopIteration):
+            # A Redis command question, or an answer key GIFT cannot express.
+            skipped += 1
+    return "\n".join(parts), skipped
 
 
 def export_quizzes(quizzes: Iterable[Quiz]) -> tuple[str, int]:

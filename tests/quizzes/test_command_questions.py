@@ -42,7 +42,7 @@ SESSION_RIGHT = [
     "SETEX session:42 1800 alice",
     "SET session:42 alice PX 1800000",
     "set session:42 alice ex 1800",
-    "SET session:42 \"alice\" EX 1800 NX",
+    'SET session:42 "alice" EX 1800 NX',
     "PSETEX session:42 1800000 alice",
     "SET 'session:42' alice EX 1799",
 ]
@@ -61,7 +61,13 @@ BOARD_RIGHT = [
     "zincrby board 5.0 ann",
 ]
 BOARD_WRONG = [("ZADD board 5 ann", "scores 5"), ("ZINCRBY board 5 bob", "scores 10")]
-QUEUE_RIGHT = ["LPUSH jobs job:1", "RPUSH jobs job:1", "LPUSH jobs job:0 job:1", "RPUSH jobs job:1 job:2", "RPUSH jobs job:0 job:1 job:9"]
+QUEUE_RIGHT = [
+    "LPUSH jobs job:1",
+    "RPUSH jobs job:1",
+    "LPUSH jobs job:0 job:1",
+    "RPUSH jobs job:1 job:2",
+    "RPUSH jobs job:0 job:1 job:9",
+]
 QUEUE_WRONG = [("SADD jobs job:1", "is a set"), ("SET jobs job:1", "is a string")]
 
 
@@ -105,7 +111,7 @@ def test_wrong_queue_answers_are_explained(queue_question, line, why):
 
 
 def test_a_refused_command_is_wrong_and_says_why(queue_question):
-    result = grade_question_command(queue_question, 'EVAL "redis.call(\'rpush\',\'jobs\',\'job:1\')" 0')
+    result = grade_question_command(queue_question, "EVAL \"redis.call('rpush','jobs','job:1')\" 0")
 
     assert not result.correct
     assert "Scripts are switched off" in result.report
@@ -165,7 +171,9 @@ def test_an_empty_command_is_refused(client, session_question):
     client.post(reverse("quizzes:start", args=[quiz.slug]))
     attempt = Attempt.objects.get()
 
-    response = client.post(reverse("quizzes:answer", args=[quiz.slug, attempt.pk, 1]), {"command": "  "})
+    response = client.post(
+        reverse("quizzes:answer", args=[quiz.slug, attempt.pk, 1]), {"command": "  "}
+    )
 
     assert response.status_code == 400
     assert not Response.objects.exists()

@@ -13,7 +13,9 @@ def quiz(quiz_factory, question_factory):
     quiz = quiz_factory(pass_mark=50)
     question_factory(quiz=quiz, prompt="Which engine is multithreaded?", order=1,
                      answers=[("Memcached", True), ("Valkey", False)])  # fmt: skip
-    question_factory(quiz=quiz, kind="truefalse", prompt="Backups restore into a new cache.", order=2)
+    question_factory(
+        quiz=quiz, kind="truefalse", prompt="Backups restore into a new cache.", order=2
+    )
     return quiz
 
 
@@ -60,7 +62,9 @@ def test_a_right_answer_gets_immediate_feedback(client, quiz):
     attempt = start(client, quiz)
     right = choice(quiz, 1, "Memcached")
 
-    response = client.post(question_url(quiz, attempt, 1, "answer"), {"choice": right.pk}, follow=True)
+    response = client.post(
+        question_url(quiz, attempt, 1, "answer"), {"choice": right.pk}, follow=True
+    )
 
     html = response.content.decode()
     assert "✓ Right." in html
@@ -73,7 +77,9 @@ def test_htmx_answer_returns_the_card_with_feedback_in_a_live_region(client, qui
     wrong = choice(quiz, 1, "Valkey")
 
     response = client.post(
-        question_url(quiz, attempt, 1, "answer"), {"choice": wrong.pk}, headers={"HX-Request": "true"}
+        question_url(quiz, attempt, 1, "answer"),
+        {"choice": wrong.pk},
+        headers={"HX-Request": "true"},
     )
 
     html = response.content.decode()
@@ -85,7 +91,9 @@ def test_htmx_answer_returns_the_card_with_feedback_in_a_live_region(client, qui
 def test_without_javascript_answering_redirects_back_to_the_question(client, quiz):
     attempt = start(client, quiz)
 
-    response = client.post(question_url(quiz, attempt, 1, "answer"), {"choice": choice(quiz, 1, "Memcached").pk})
+    response = client.post(
+        question_url(quiz, attempt, 1, "answer"), {"choice": choice(quiz, 1, "Memcached").pk}
+    )
 
     assert response.status_code == 302
     assert response["Location"] == question_url(quiz, attempt, 1)
@@ -97,7 +105,9 @@ def test_end_feedback_mode_hides_correctness_until_the_results(client, quiz):
     attempt = start(client, quiz)
 
     html = client.post(
-        question_url(quiz, attempt, 1, "answer"), {"choice": choice(quiz, 1, "Valkey").pk}, follow=True
+        question_url(quiz, attempt, 1, "answer"),
+        {"choice": choice(quiz, 1, "Valkey").pk},
+        follow=True,
     ).content.decode()
 
     assert "Answer saved" in html
@@ -106,7 +116,9 @@ def test_end_feedback_mode_hides_correctness_until_the_results(client, quiz):
 
 def test_finishing_scores_and_shows_the_review(client, quiz):
     attempt = start(client, quiz)
-    client.post(question_url(quiz, attempt, 1, "answer"), {"choice": choice(quiz, 1, "Memcached").pk})
+    client.post(
+        question_url(quiz, attempt, 1, "answer"), {"choice": choice(quiz, 1, "Memcached").pk}
+    )
     client.post(question_url(quiz, attempt, 2, "answer"), {"choice": choice(quiz, 2, "False").pk})
 
     response = client.post(reverse("quizzes:finish", args=[quiz.slug, attempt.pk]), follow=True)
@@ -172,7 +184,13 @@ def test_the_quiz_list_shows_published_quizzes(client, quiz, quiz_factory):
 
 @pytest.mark.parametrize(
     ("name", "method"),
-    [("start", "get"), ("answer", "get"), ("finish", "get"), ("question", "post"), ("results", "post")],
+    [
+        ("start", "get"),
+        ("answer", "get"),
+        ("finish", "get"),
+        ("question", "post"),
+        ("results", "post"),
+    ],
 )
 def test_wrong_methods_are_405(client, quiz, name, method):
     attempt = start(client, quiz)

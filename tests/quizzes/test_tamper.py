@@ -60,7 +60,9 @@ def test_an_answer_to_a_question_not_in_the_attempt_is_refused(client, quiz, att
 
 
 def test_a_second_answer_to_the_same_question_is_refused(client, quiz, attempt):
-    answer(client, quiz, attempt, 1, choice=quiz.questions.get(order=1).choices.get(text="Wrong").pk)
+    answer(
+        client, quiz, attempt, 1, choice=quiz.questions.get(order=1).choices.get(text="Wrong").pk
+    )
 
     response = answer(client, quiz, attempt, 1, choice=right_choice(quiz, 1).pk)
 
@@ -118,7 +120,8 @@ def test_an_attempt_under_another_quiz_url_is_404(client, quiz, attempt, quiz_fa
     other = quiz_factory()
 
     response = client.post(
-        reverse("quizzes:answer", args=[other.slug, attempt.pk, 1]), {"choice": right_choice(quiz, 1).pk}
+        reverse("quizzes:answer", args=[other.slug, attempt.pk, 1]),
+        {"choice": right_choice(quiz, 1).pk},
     )
 
     assert response.status_code == 404
