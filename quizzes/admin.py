@@ -63,18 +63,18 @@ class CommandCheckFormSet(forms.BaseInlineFormSet):
 CHECK_FIELDS = {"kind", "key", "key_type", "member", "value", "minimum", "maximum", "order"}
 
 
-class ChoiceInline(admin.TabularInline):
+class ChoiceInline(admin.StackedInline):
     model = Choice
     formset = ChoiceFormSet
-    extra = 0
-    fields = ["order", "text", "correct", "feedback"]
+    extra = 2
+    fields = [("text", "correct"), "feedback", "order"]
 
 
-class CommandCheckInline(admin.TabularInline):
+class CommandCheckInline(admin.StackedInline):
     model = CommandCheck
     formset = CommandCheckFormSet
-    extra = 0
-    fields = ["order", "kind", "key", "key_type", "member", "value", "minimum", "maximum"]
+    extra = 1
+    fields = [("kind", "key", "key_type"), ("member", "value"), ("minimum", "maximum"), "order"]
 
 
 @admin.register(Question)
@@ -83,7 +83,6 @@ class QuestionAdmin(admin.ModelAdmin):
     list_filter = ["kind", "difficulty", "quiz__topic", "quiz", "tags"]
     list_select_related = ["quiz"]
     search_fields = ["prompt", "explanation", "title", "quiz__title"]
-    autocomplete_fields = ["quiz"]
     filter_horizontal = ["tags"]
     inlines = [ChoiceInline, CommandCheckInline]
     fieldsets = [
@@ -125,16 +124,17 @@ class QuestionAdmin(admin.ModelAdmin):
 
 
 class QuestionInline(admin.TabularInline):
+    """The quiz's questions at a glance; each is edited on its own page (with its
+    choices and checks), which the "Add a question" link opens."""
+
     model = Question
     extra = 0
     fields = ["order", "kind", "prompt", "difficulty"]
+    readonly_fields = ["kind", "prompt", "difficulty"]
     show_change_link = True
-    formfield_overrides = {}
 
-    def formfield_for_dbfield(self, db_field, request, **kwargs):
-        if db_field.name == "prompt":
-            kwargs["widget"] = forms.Textarea(attrs={"rows": 2, "cols": 60})
-        return super().formfield_for_dbfield(db_field, request, **kwargs)
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
 
 
 class GiftUploadForm(forms.Form):
@@ -222,9 +222,12 @@ class QuizAdmin(admin.ModelAdmin):
         if not quiz.pk:
             return "Save the quiz first."
         return format_html(
+            '<a href="{}?quiz={}">Add a question</a> · '
             '<a href="{}" target="_blank">Preview as learner</a> '
             "(drafts are visible to staff only) · "
             '<a href="{}">Statistics</a>',
+            reverse("admin:quizzes_question_add"),
+            quiz.pk,
             quiz.get_absolute_url(),
             reverse("admin:quizzes_quiz_statistics", args=[quiz.pk]),
         )

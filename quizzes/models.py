@@ -117,7 +117,9 @@ class Question(models.Model):
         COMMAND = "command", "Redis command"
 
     quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="questions")
-    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SINGLE)
+    kind = models.CharField(
+        "question type", max_length=10, choices=Kind.choices, default=Kind.SINGLE
+    )
     title = models.CharField(
         max_length=200, blank=True, help_text="Optional short name (GIFT ::title::)."
     )
@@ -185,7 +187,7 @@ class CommandCheck(models.Model):
         REPLY = "reply", "Reply equals (redis-cli text)"
 
     question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="checks")
-    kind = models.CharField(max_length=10, choices=Kind.choices)
+    kind = models.CharField("check", max_length=10, choices=Kind.choices)
     key = models.CharField(max_length=200, blank=True)
     key_type = models.CharField(
         max_length=10,

@@ -7,9 +7,9 @@ from learn.redis_clients import sandbox as build_sandbox
 from learn.sandbox.runner import Sandbox
 from tests.factories import (
     CommandCheckFactory,
+    LearnerFactory,
     QuestionFactory,
     QuizFactory,
-    LearnerFactory,
     StaffFactory,
     TopicFactory,
     TopicProgressFactory,

@@ -101,4 +101,36 @@
       });
     });
   });
+
+  // Quiz timer: count down, and say so (assertively) at 5 and 1 minutes left,
+  // so nobody runs out of time unwarned; the Extend button is beside it.
+  function startTimer() {
+    const timer = document.querySelector("[data-deadline]");
+    if (!timer) return;
+    const deadline = new Date(timer.dataset.deadline).getTime();
+    const text = timer.querySelector("[data-time-left]");
+    const alert = document.getElementById("timer-alert");
+    const announced = new Set();
+    function tick() {
+      const left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
+      const minutes = Math.floor(left / 60);
+      const seconds = left % 60;
+      text.textContent = minutes + " min " + String(seconds).padStart(2, "0") + " s";
+      for (const mark of [300, 60]) {
+        if (left <= mark && left > 0 && !announced.has(mark)) {
+          announced.add(mark);
+          alert.textContent = (mark / 60) + " minute" + (mark > 60 ? "s" : "") +
+            " left. Use “Give me 5 more minutes” if you need more time.";
+        }
+      }
+      if (left === 0) {
+        alert.textContent = "Time is up. Your answers so far have been saved.";
+        return;
+      }
+      window.setTimeout(tick, 1000);
+    }
+    tick();
+  }
+
+  document.addEventListener("DOMContentLoaded", startTimer);
 })();

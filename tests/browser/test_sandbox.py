@@ -76,10 +76,10 @@ def test_two_learners_in_two_browsers_are_isolated(new_page, topic, sandbox_redi
     expect(output(alice)).to_contain_text("OK")
 
     bob_cmd = bob.get_by_role("textbox", name="Redis command")
-    for line in ("GET k", "KEYS *", "SCAN 0"):
+    for count, line in enumerate(("GET k", "KEYS *", "SCAN 0"), start=1):
         bob_cmd.fill(line)
         bob_cmd.press("Enter")
-    expect(output(bob).locator(".entry")).to_have_count(3)
+        expect(output(bob).locator(".entry")).to_have_count(count)
     replies = output(bob).locator(".entry-reply")
     expect(replies.nth(0)).to_have_text("(nil)")
     expect(replies.nth(1)).to_have_text("(empty array)")

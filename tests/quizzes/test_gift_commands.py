@@ -22,7 +22,7 @@ $CATEGORY: elasticache/engines
   ~%-100%A bigger TTL
 }
 
-Backups restore into a new cache. {T#No: restore always creates a new cache.#Yes.####Restores never overwrite.}
+Backups restore into a new cache. {T#No: it makes a new cache.#Yes.####Never overwritten.}
 
 Escapes work\\: a \\{brace\\}, an \\= sign and a \\# hash. {F}
 """

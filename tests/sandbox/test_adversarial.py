@@ -96,9 +96,14 @@ def redis_says():
 
     def says(setup, line):
         send("FLUSHDB")
-        for earlier in setup:
-            send(earlier)
-        return format_reply(send(line))
+        try:
+            for earlier in setup:
+                send(earlier)
+            return format_reply(send(line))
+        finally:
+            # Leave no transaction or WATCH open for the next call.
+            send("DISCARD")
+            send("UNWATCH")
 
     yield says
     send("FLUSHDB")
@@ -244,16 +249,15 @@ def test_multi_key_commands_stay_in_the_attackers_namespace(
 def test_a_literal_victim_prefix_lands_under_the_attackers_prefix(
     sandbox, alice, victim, server_snapshot, sandbox_redis
 ):
+    setup_lines(sandbox, alice, ["SET secret mine"])
     before = server_snapshot(alice)
 
     outcome = sandbox.run(alice, f"RENAME secret {BOB}secret")
-    sandbox.run(alice, "SET secret mine")
-    sandbox.run(alice, f"LMOVE secret {BOB}secret LEFT RIGHT")
 
     assert server_snapshot(alice) == before
-    assert outcome.reply == "(error) ERR no such key"
-    assert sandbox_redis.exists(alice.prefix + f"{BOB}secret".encode()) == 0  # LMOVE on a string
-    # (the string stays put: LMOVE refuses it with WRONGTYPE, inside alice's namespace)
+    assert outcome.reply == "OK"
+    # Her key is now named like bob's, under her own prefix.
+    assert sandbox_redis.get(alice.prefix + f"{BOB}secret".encode()) == b"mine"
 
 
 # -- commands refused, with the reason --------------------------------------------
@@ -268,21 +272,23 @@ REFUSED = [
     pytest.param(
         f"EVAL \"return redis.call('GET', KEYS[1])\" 1 {BOB}secret", "switched off", id="eval-key"
     ),
-    pytest.param("EVALSHA e0e1f9fabfc9d4800c877a703b823ac0578ff8db 0", "switched off", id="evalsha"),
-    pytest.param("EVAL_RO \"return 1\" 0", "switched off", id="eval-ro"),
+    pytest.param(
+        "EVALSHA e0e1f9fabfc9d4800c877a703b823ac0578ff8db 0", "switched off", id="evalsha"
+    ),
+    pytest.param('EVAL_RO "return 1" 0', "switched off", id="eval-ro"),
     pytest.param("FCALL f 0", "switched off", id="fcall"),
     pytest.param("FCALL_RO f 0", "switched off", id="fcall-ro"),
     pytest.param("FUNCTION FLUSH", "switched off", id="function-flush"),
     pytest.param("FUNCTION LIST", "switched off", id="function-list"),
     pytest.param("SCRIPT FLUSH", "switched off", id="script-flush"),
-    pytest.param("SCRIPT LOAD \"return 1\"", "switched off", id="script-load"),
+    pytest.param('SCRIPT LOAD "return 1"', "switched off", id="script-load"),
     pytest.param("SELECT 1", "database", id="select"),
     pytest.param("SWAPDB 0 1", "database", id="swapdb"),
     pytest.param("MOVE secret 1", "database", id="move"),
     pytest.param(f"COPY secret {BOB}secret DB 0", "database", id="copy-db"),
     pytest.param("copy secret other db 1 replace", "database", id="copy-db-lower-case"),
     pytest.param("MIGRATE 127.0.0.1 6379 secret 0 1000", "server", id="migrate"),
-    pytest.param(f"MIGRATE 127.0.0.1 6379 \"\" 0 1000 KEYS {BOB}secret", "server", id="migrate-keys"),
+    pytest.param(f'MIGRATE 127.0.0.1 6379 "" 0 1000 KEYS {BOB}secret', "server", id="migrate-keys"),
     pytest.param('RESTORE k 0 "\\x00\\x01"', "serialized", id="restore"),
     pytest.param(f"DUMP {BOB}secret", "serialization", id="dump"),
     pytest.param("MEMORY DOCTOR", "MEMORY USAGE", id="memory-doctor"),
@@ -388,9 +394,7 @@ GLOBS = [
 
 
 @pytest.mark.parametrize("line", GLOBS)
-def test_globs_cannot_escape_the_prefix(
-    sandbox, alice, victim, server_snapshot, redis_says, line
-):
+def test_globs_cannot_escape_the_prefix(sandbox, alice, victim, server_snapshot, redis_says, line):
     setup_lines(sandbox, alice, GLOB_KEYS)
     before = server_snapshot(alice)
 
@@ -507,8 +511,8 @@ def test_append_stops_at_the_per_key_limit(sandbox, alice, victim, server_snapsh
     outcomes = [sandbox.run(alice, f"APPEND big {chunk}") for _ in range(6)]
 
     assert server_snapshot(alice) == before
-    assert [o.error for o in outcomes] == [False] * 4 + [True] * 2
     assert "would grow past 64 KiB" in outcomes[-1].reply
+    assert 16_000 <= sandbox_redis.strlen(alice.prefix + b"big") <= sandbox.limits.key_bytes
 
 
 def test_rpush_of_a_thousand_members_stops_at_the_per_key_limit(
@@ -545,7 +549,9 @@ def test_sunionstore_cannot_build_a_key_past_the_limit(
     sandbox, alice, victim, server_snapshot, sandbox_redis
 ):
     for name in "abc":
-        setup_lines(sandbox, alice, [f"SADD {name} " + " ".join(f"{name}{n:03d}" for n in range(40))])
+        setup_lines(
+            sandbox, alice, [f"SADD {name} " + " ".join(f"{name}{n:03d}" for n in range(40))]
+        )
     # Each source is within the limit; their union is three times as big.
     largest = max(sandbox_redis.memory_usage(alice.prefix + n.encode(), samples=0) for n in "abc")
     sandbox.limits = dataclasses.replace(sandbox.limits, key_bytes=largest + 1)
@@ -676,7 +682,7 @@ def test_transaction_control_inside_multi_answers_like_the_server(
                 strict=True,
                 reason="BUG (fidelity, Valkey only): Valkey refuses MULTI/WATCH inside MULTI "
                 "with \"ERR Command 'multi' not allowed inside a transaction\" and EXEC then "
-                "aborts (EXECABORT); the sandbox emulates Redis 7.0 (\"ERR MULTI calls can not "
+                'aborts (EXECABORT); the sandbox emulates Redis 7.0 ("ERR MULTI calls can not '
                 'be nested", EXEC runs the queue).',
             )
         )
@@ -994,14 +1000,12 @@ ACL_ONLY = [
     pytest.param(("KEYS", "*"), id="keys"),
     pytest.param(("PUBLISH", "outside", "x"), id="publish-outside"),
     pytest.param(("EVAL", "return 1", "0"), id="eval"),
-    pytest.param(("DEBUG", "SLEEP", "0"), id="debug"),
+    pytest.param(("SELECT", "1"), id="select"),
 ]
 
 
 @pytest.mark.parametrize("command", ACL_ONLY)
-def test_the_acl_user_alone_refuses_with_noperm(
-    sandbox, alice, victim, server_snapshot, command
-):
+def test_the_acl_user_alone_refuses_with_noperm(sandbox, alice, victim, server_snapshot, command):
     # Bypass the policy and the mapping: Redis itself must say no.
     sandbox.ensure_ready()
     before = server_snapshot(alice)
