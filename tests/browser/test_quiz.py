@@ -64,7 +64,7 @@ def add_question(page, quiz: Quiz, kind: str, prompt: str, choices=(), command=N
 
 
 def test_an_instructor_authors_and_a_learner_takes_a_quiz(page, new_page, instructor, live_server):
-    topic = TopicFactory(slug="caching-patterns", title="Caching patterns",
+    TopicFactory(slug="caching-patterns", title="Caching patterns",
                          body="## The session store\n\nSessions live in Redis.\n")  # fmt: skip
     log_in(page, "ines")
 
