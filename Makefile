@@ -38,6 +38,18 @@ format: $(VENV)/.dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+## serve: production mode (gunicorn, DEBUG off); needs SECRET_KEY, HTTPS=0 for plain HTTP
+serve: $(VENV)/.runtime
+	$(BIN)/python -m config.serve
+
+$(VENV)/.bench: requirements-bench.txt $(VENV)/.runtime
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+	touch $@
+
+## bench: load benchmark (locust) against gunicorn, beside a bare Django response
+bench: $(VENV)/.bench
+	$(BIN)/python -m tests.bench.run
+
 ## admin: create a superuser for /admin/
 admin: $(VENV)/.runtime
 	$(BIN)/python manage.py createsuperuser

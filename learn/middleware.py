@@ -26,6 +26,6 @@ class LearnerMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         # Static files and health probes need no learner.
-        if not request.path.startswith(("/static/", "/healthz")):
+        if not request.path.startswith(("/static/", "/healthz", "/bench/")):
             request.learner_id = learner_id_for(request)
         return self.get_response(request)

@@ -13,6 +13,7 @@ from functools import cache
 import redis
 from django.conf import settings
 
+from learn.sandbox.policy import Limits
 from learn.sandbox.runner import Sandbox
 
 
@@ -47,6 +48,7 @@ def sandbox() -> Sandbox:
         app_redis(),
         password=password.hexdigest(),
         manage_acl=settings.SANDBOX_MANAGE_ACL,
+        limits=Limits(burst=settings.SANDBOX_BURST, rate=settings.SANDBOX_RATE),
         socket_timeout=max(settings.REDIS_SOCKET_TIMEOUT, 1.0),
     )
 

@@ -55,17 +55,18 @@ def _record(namespace: Namespace, command: str, outcome: Outcome) -> None:
 
 
 def panel_context(request: HtmxHttpRequest) -> dict:
-    """What every page with the sandbox panel needs to draw it."""
+    """What every page with the sandbox panel needs to draw it (two round trips)."""
     namespace = learner_namespace(request)
     log, history = _log_keys(namespace)
+    engine = sandbox()
     try:
-        entries, commands = (
-            app_redis().pipeline().lrange(log, 0, -1).lrange(history, 0, -1).execute()
-        )
+        pipe = app_redis().pipeline(transaction=False)
+        pipe.lrange(log, 0, -1).lrange(history, 0, -1).smembers(engine.index_key(namespace))
+        entries, commands, names = pipe.execute()
     except DOWN:
-        entries, commands = [], []
+        entries, commands, names = [], [], set()
     try:
-        keys, available = sandbox().keys(namespace), True
+        keys, available = engine.keys(namespace, names=names), True
     except (SandboxUnavailable, *DOWN):
         keys, available = [], False
     return {

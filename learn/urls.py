@@ -9,6 +9,7 @@ urlpatterns = [
     path("topics/<slug:slug>/", views.topic_detail, name="topic"),
     path("topics/<slug:slug>/read", views.mark_read, name="mark_read"),
     path("healthz", views.healthz, name="healthz"),
+    path("bench/floor", views.bench_floor, name="bench_floor"),
     path("sandbox/", sandbox_views.sandbox_page, name="sandbox"),
     path("sandbox/run", sandbox_views.sandbox_run, name="sandbox_run"),
     path("sandbox/reset", sandbox_views.sandbox_reset, name="sandbox_reset"),

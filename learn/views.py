@@ -1,5 +1,6 @@
+from django.conf import settings
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -8,19 +9,27 @@ from learn.http import HtmxHttpRequest
 from learn.models import Topic, TopicProgress
 from learn.redis_clients import app_redis, sandbox_admin_redis
 from learn.sandbox_views import panel_context
+from learn.topic_cache import published_topics, topic_page
+
+
+READ_TOPICS = "read_topics"
+
+
+def read_topic_ids(request: HtmxHttpRequest) -> set[int]:
+    """Topics this learner finished, kept in the session beside the database copy."""
+    return set(request.session.get(READ_TOPICS, []))
 
 
 @require_GET
 def home(request: HtmxHttpRequest) -> HttpResponse:
-    topics = list(Topic.objects.visible_to(request.user))
-    read = set(
-        TopicProgress.objects.for_learner(request.learner_id)
-        .filter(read_at__isnull=False)
-        .values_list("topic_id", flat=True)
-    )
+    if request.user.is_staff:
+        topics = list(Topic.objects.visible_to(request.user).defer("body"))
+    else:
+        topics = published_topics()
+    read = read_topic_ids(request)
     for topic in topics:
         topic.is_read = topic.pk in read
-    context = {"topics": topics, "read_count": len(read & {t.pk for t in topics})}
+    context = {"topics": topics, "read_count": sum(t.is_read for t in topics)}
     return render(request, "learn/home.html", context)
 
 
@@ -30,16 +39,23 @@ def _visible_topic(request: HtmxHttpRequest, slug: str) -> Topic:
 
 @require_GET
 def topic_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    topic = _visible_topic(request, slug)
-    previous, following = topic.neighbours()
-    progress = TopicProgress.objects.for_learner(request.learner_id).filter(topic=topic).first()
+    if request.user.is_staff:
+        topic = _visible_topic(request, slug)
+        previous, following = topic.neighbours()
+        page = {
+            "topic": topic,
+            "rendered": topic.rendered(),
+            "previous": previous,
+            "next": following,
+        }
+    else:
+        page = topic_page(slug)
+        if page is None:
+            raise Http404("No such topic")
     context = {
         **panel_context(request),
-        "topic": topic,
-        "rendered": topic.rendered(),
-        "previous": previous,
-        "next": following,
-        "is_read": bool(progress and progress.read_at),
+        **page,
+        "is_read": page["topic"].pk in read_topic_ids(request),
     }
     return render(request, "learn/topic.html", context)
 
@@ -48,6 +64,7 @@ def topic_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 def mark_read(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     topic = _visible_topic(request, slug)
     TopicProgress.mark_read(request.learner_id, topic)
+    request.session[READ_TOPICS] = sorted(read_topic_ids(request) | {topic.pk})
     if request.htmx:
         return render(request, "learn/topic.html#read-status", {"topic": topic, "is_read": True})
     return redirect(topic)
@@ -81,3 +98,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return render(request, "404.html", status=404)
+
+
+def bench_floor(request: HttpRequest) -> HttpResponse:
+    """The floor `make bench` compares against: Django answering, nothing more."""
+    if not settings.BENCH_FLOOR:
+        raise Http404("benchmarks only")
+    return HttpResponse(b"ok", content_type="text/plain")

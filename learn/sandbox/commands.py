@@ -167,6 +167,14 @@ class CommandTable:
             return sorted(positions)
         return sorted(positions | self._positions_from_getkeys(args, positions))
 
+    def read_only_positions(self, info: CommandInfo, args: Sequence[bytes]) -> list[int]:
+        """Keys the command only reads (key-spec flag RO): sources, never grown."""
+        found: set[int] = set()
+        for spec in info.key_specs:
+            if "ro" in spec.flags:
+                found.update(spec.positions(args))
+        return sorted(found)
+
     def _positions_from_getkeys(self, args: Sequence[bytes], known: set[int]) -> set[int]:
         reply = self._execute("COMMAND", "GETKEYS", *args)
         if isinstance(reply, ErrorReply):

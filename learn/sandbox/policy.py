@@ -19,8 +19,9 @@ class Limits:
     args: int = 1024
     arg_bytes: int = 16 * 1024
     key_name_bytes: int = 512
-    keys: int = 200
-    key_bytes: int = 64 * 1024  # the largest a single key may grow
+    keys: int = 100
+    # The largest a single key may grow: with `keys`, about 6 MiB a learner.
+    key_bytes: int = 64 * 1024
     block_seconds: float = 2.0
     # Token bucket: a burst of `burst` commands, refilled at `rate` per second.
     burst: int = 40

@@ -31,7 +31,7 @@ from learn.sandbox import policy
 from learn.sandbox.cli import InvalidArguments, format_reply, split_args
 from learn.sandbox.commands import CommandInfo, CommandTable, UnmappableKeys
 from learn.sandbox.help import help_text
-from learn.sandbox.namespace import Namespace
+from learn.sandbox.namespace import CHANNEL_ARGS, ROOT, Namespace
 from learn.sandbox.resp import ErrorReply, Reply, ReplyParser
 
 SANDBOX_USER = "cachelab-sandbox"
@@ -263,7 +263,8 @@ class Sandbox:
             return Outcome(reply=str(exc), error=True)
         if not args:
             return Outcome(reply="")
-        if not self._take_token(namespace, cost=1):
+        allowed, tx = self._admit(namespace)
+        if not allowed:
             return _error(
                 "ERR slow down: the sandbox runs at most "
                 f"{self.limits.rate:g} commands a second per learner. Try again in a moment."
@@ -271,7 +272,6 @@ class Sandbox:
         name = args[0].decode("utf-8", errors="replace").lower()
         if name == "help":
             return Outcome(reply=help_text(self._call, args[1:]))
-        tx = self._load_tx(namespace)
         if name in TRANSACTION_CONTROL:
             return self._transaction_control(namespace, tx, name, args)
         info = self.table.lookup(args)
@@ -307,10 +307,17 @@ class Sandbox:
         self._forget(namespace)
         return deleted
 
-    def keys(self, namespace: Namespace, limit: int = 50) -> list[KeyRow]:
-        """The learner's keys with type and TTL, for the live list beside the prompt."""
+    def keys(
+        self, namespace: Namespace, limit: int = 50, names: set[bytes] | None = None
+    ) -> list[KeyRow]:
+        """The learner's keys with type and TTL, for the live list beside the prompt.
+
+        `names`: the learner's key index if the caller already read it.
+        """
         self.ensure_ready()
-        names = sorted(self.app.smembers(self._index_key(namespace)))[: self.limits.keys]
+        if names is None:
+            names = self.app.smembers(self.index_key(namespace))
+        names = sorted(names)[: self.limits.keys]
         if not names:
             return []
         replies = self._pipeline(
@@ -324,7 +331,7 @@ class Sandbox:
             else:
                 rows.append(KeyRow(name.decode("utf-8", errors="replace"), kind.decode(), ttl))
         if gone:
-            self.app.srem(self._index_key(namespace), *gone)
+            self.app.srem(self.index_key(namespace), *gone)
         return rows[:limit]
 
     def sweep_idle(self, now: float | None = None, batch: int = 20) -> int:
@@ -336,28 +343,30 @@ class Sandbox:
         return len(idle)
 
     # -- bookkeeping in the app Redis ------------------------------------
-    def _index_key(self, namespace: Namespace) -> str:
+    def index_key(self, namespace: Namespace) -> str:
         return f"{BOOK}keys:{namespace.name}"
 
-    def _take_token(self, namespace: Namespace, cost: int) -> bool:
+    def _admit(self, namespace: Namespace) -> tuple[bool, Transaction]:
+        """One round trip: take a token, note the activity, read any open transaction."""
         try:
             now = time.time()
             pipe = self.app.pipeline(transaction=False)
             self._bucket(
                 keys=[f"{BOOK}rate:{namespace.name}"],
-                args=[self.limits.burst, self.limits.rate, now, cost],
+                args=[self.limits.burst, self.limits.rate, now, 1],
                 client=pipe,
             )
             pipe.zadd(BOOK + "active", {namespace.name: now})
-            allowed, _ = pipe.execute()
-            return bool(allowed)
+            pipe.get(f"{BOOK}tx:{namespace.name}")
+            allowed, _, raw_tx = pipe.execute()
+            return bool(allowed), Transaction.loads(raw_tx)
         except DOWN:
-            return True  # the app Redis is away: the other bounds still hold
+            return True, Transaction()  # the app Redis is away: the other bounds still hold
 
     def _remember_keys(self, namespace: Namespace, names: Sequence[bytes]) -> None:
         if names:
             try:
-                index = self._index_key(namespace)
+                index = self.index_key(namespace)
                 pipe = self.app.pipeline(transaction=False)
                 pipe.sadd(index, *names)
                 pipe.expire(index, self.limits.idle_seconds * 2)
@@ -367,15 +376,9 @@ class Sandbox:
 
     def _forget(self, namespace: Namespace) -> None:
         self.app.delete(
-            self._index_key(namespace), f"{BOOK}tx:{namespace.name}", f"{BOOK}rate:{namespace.name}"
+            self.index_key(namespace), f"{BOOK}tx:{namespace.name}", f"{BOOK}rate:{namespace.name}"
         )
         self.app.zrem(BOOK + "active", namespace.name)
-
-    def _load_tx(self, namespace: Namespace) -> Transaction:
-        try:
-            return Transaction.loads(self.app.get(f"{BOOK}tx:{namespace.name}"))
-        except DOWN:
-            return Transaction()
 
     def _save_tx(self, namespace: Namespace, tx: Transaction) -> None:
         key = f"{BOOK}tx:{namespace.name}"
@@ -388,24 +391,57 @@ class Sandbox:
     def _check_limits(
         self, namespace: Namespace, info: CommandInfo | None, args: list[bytes]
     ) -> policy.Refusal | None:
-        if info is None:
-            return None
-        try:
-            positions = self.table.key_positions(info, args)
-        except UnmappableKeys:
-            return policy.Refusal(
-                "the sandbox cannot tell which arguments of this command are keys. "
-                "Give the keys names that differ from the other arguments."
+        return self._check_batch(namespace, [(info, args)])
+
+    def _check_batch(
+        self, namespace: Namespace, commands: Sequence[tuple[CommandInfo | None, list[bytes]]]
+    ) -> policy.Refusal | None:
+        """The limits for one command, or a whole queued transaction taken together."""
+        writes = []
+        for info, args in commands:
+            if info is None:
+                continue
+            try:
+                positions = self.table.key_positions(info, args)
+            except UnmappableKeys:
+                return policy.Refusal(
+                    "the sandbox cannot tell which arguments of this command are keys. "
+                    "Give the keys names that differ from the other arguments."
+                )
+            refusal = self._check_arguments(info, args, positions) or self._check_offsets(
+                info.name, args
             )
+            if refusal:
+                return refusal
+            if info.has("write") and positions:
+                writes.append((info, args, positions))
+        return self._check_quota(namespace, writes) if writes else None
+
+    def _check_arguments(
+        self, info: CommandInfo, args: list[bytes], positions: list[int]
+    ) -> policy.Refusal | None:
         for i in positions:
             if len(args[i]) > self.limits.key_name_bytes:
                 return policy.Refusal(
                     f"key names may be at most {self.limits.key_name_bytes} bytes in the sandbox."
                 )
-        refusal = self._check_offsets(info.name, args)
-        if refusal or not info.has("write") or not positions:
-            return refusal
-        return self._check_quota(namespace, info, args, positions)
+        mapped = {*positions, CHANNEL_ARGS.get(info.name, -1)}
+        others = [i for i in range(1, len(args)) if i not in mapped]
+        # Key specs find a keyword's first occurrence; some commands obey the last
+        # (GEORADIUS ... STORE a STORE b). Say so instead of guessing.
+        for spec in info.key_specs:
+            if spec.begin == "keyword":
+                repeats = [i for i in others if args[i].upper() == spec.keyword.upper()]
+                if len(repeats) > 1:
+                    return policy.Refusal(f"give {spec.keyword.decode()} only once.")
+        # Whatever the mapping misses, a learner must never name the sandbox's
+        # own prefix: that is how another learner's keys are spelled.
+        if any(args[i].startswith(ROOT) for i in others):
+            return policy.Refusal(
+                f"arguments may not start with {ROOT.decode()!r}: the sandbox keeps that prefix "
+                "for itself. Choose another name."
+            )
+        return None
 
     def _check_offsets(self, name: str, args: list[bytes]) -> policy.Refusal | None:
         most = self.limits.key_bytes
@@ -418,54 +454,85 @@ class Sandbox:
                 return too_far
             if name == "setbit" and len(args) == 4 and int(args[2]) >= most * 8:
                 return too_far
-            if name in {"bitfield", "bitfield_ro"}:
-                for i, word in enumerate(args):
-                    if word.upper() in {b"GET", b"SET", b"INCRBY"} and i + 2 < len(args):
-                        bits = int(args[i + 1][1:])
-                        offset = args[i + 2]
-                        position = (
-                            int(offset[1:]) * bits if offset.startswith(b"#") else int(offset)
-                        )
-                        if position + bits > most * 8:
-                            return too_far
         except ValueError:
             return None  # not numbers: the server answers with its own error
+        if name in {"bitfield", "bitfield_ro"}:
+            # From 2: args[1] is the key, whatever it is called (even "get").
+            for i in range(2, len(args) - 2):
+                if args[i].upper() not in {b"GET", b"SET", b"INCRBY"}:
+                    continue
+                try:
+                    bits = int(args[i + 1][1:])
+                    offset = args[i + 2]
+                    position = int(offset[1:]) * bits if offset.startswith(b"#") else int(offset)
+                except ValueError:
+                    continue  # not an operation after all (or one the server rejects)
+                if position + bits > most * 8:
+                    return too_far
         return None
 
     def _check_quota(
-        self, namespace: Namespace, info: CommandInfo, args: list[bytes], positions: list[int]
+        self, namespace: Namespace, writes: Sequence[tuple[CommandInfo, list[bytes], list[int]]]
     ) -> policy.Refusal | None:
-        names = list(dict.fromkeys(args[i] for i in positions))
+        names = list(dict.fromkeys(args[i] for _, args, positions in writes for i in positions))
+        grows = any(info.has("denyoom") for info, _, _ in writes)
         checks = [("EXISTS", namespace.key(n)) for n in names]
-        grows = info.has("denyoom")
         if grows:
             checks += [("MEMORY", "USAGE", namespace.key(n), "SAMPLES", "0") for n in names]
         replies = self._pipeline(checks)
         missing = sum(1 for r in replies[: len(names)] if r == 0)
         if grows:
-            incoming = sum(len(a) for i, a in enumerate(args[1:], 1) if i not in positions)
-            for name, usage in zip(names, replies[len(names) :], strict=True):
-                if isinstance(usage, int) and usage + incoming > self.limits.key_bytes:
-                    return policy.Refusal(
-                        f"'{name.decode(errors='replace')}' would grow past "
-                        f"{self.limits.key_bytes // 1024} KiB, the most a sandbox key may hold."
-                    )
-            if incoming > self.limits.key_bytes:
-                return policy.Refusal(
-                    f"that is more than {self.limits.key_bytes // 1024} KiB "
-                    "of data for one command."
-                )
+            usage = {
+                n: u if isinstance(u, int) else 0
+                for n, u in zip(names, replies[len(names) :], strict=True)
+            }
+            refusal = self._check_sizes(writes, usage)
+            if refusal:
+                return refusal
         # The index may hold keys since deleted or expired: prune before refusing.
         over = missing and self._key_count(namespace, prune=False) + missing > self.limits.keys
         if over and self._key_count(namespace, prune=True) + missing > self.limits.keys:
             return policy.Refusal(
-                f"your sandbox already holds {self.limits.keys} keys, the most it may. "
-                "Delete some (DEL key) or press “Reset my sandbox”."
+                f"your sandbox may hold at most {self.limits.keys} keys, and this would make "
+                "more. Delete some (DEL key) or press “Reset my sandbox”."
             )
         return None
 
+    def _check_sizes(
+        self, writes: Sequence[tuple[CommandInfo, list[bytes], list[int]]], usage: dict[bytes, int]
+    ) -> policy.Refusal | None:
+        """Bound every key a command may grow: what it holds, plus what flows in.
+
+        Into each key a command writes flow its non-key arguments and the whole of
+        the keys it only reads (SUNIONSTORE, COPY, SORT ... STORE): an upper bound,
+        so no union or copy can slip past the limit.
+        """
+        most = self.limits.key_bytes
+        added: dict[bytes, int] = {}
+        for info, args, positions in writes:
+            if not info.has("denyoom"):
+                continue
+            sources = set(self.table.read_only_positions(info, args))
+            inflow = sum(len(a) for i, a in enumerate(args[1:], 1) if i not in positions)
+            inflow += sum(usage.get(args[i], 0) for i in sources)
+            if inflow > most:
+                return policy.Refusal(
+                    f"that is more than {most // 1024} KiB of data for one key, "
+                    "the most a sandbox key may hold."
+                )
+            for i in positions:
+                if i not in sources:
+                    added[args[i]] = added.get(args[i], 0) + inflow
+        for name, extra in added.items():
+            if usage.get(name, 0) + extra > most:
+                return policy.Refusal(
+                    f"'{name.decode(errors='replace')}' would grow past {most // 1024} KiB, "
+                    "the most a sandbox key may hold."
+                )
+        return None
+
     def _key_count(self, namespace: Namespace, prune: bool) -> int:
-        index = self._index_key(namespace)
+        index = self.index_key(namespace)
         if not prune:
             return self.app.scard(index)
         names = list(self.app.smembers(index))
@@ -489,29 +556,36 @@ class Sandbox:
         return mapped, names, note
 
     def _clamp(self, info: CommandInfo, args: list[bytes]) -> str:
+        """Cap blocking timeouts (0 = forever) at the limit; say so in a note."""
         if not info.has("blocking"):
             return ""
         most = self.limits.block_seconds
         if info.name in TIMEOUT_LAST:
-            index, scale = len(args) - 1, 1.0
+            indexes, scale = [len(args) - 1], 1.0
         elif info.name in TIMEOUT_FIRST:
-            index, scale = 1, 1.0
+            indexes, scale = [1], 1.0
         elif info.name in TIMEOUT_BLOCK_MS:
+            # Options sit between the command (after GROUP g c for XREADGROUP) and
+            # STREAMS; the server obeys every BLOCK there, the last one winning.
+            start = 4 if info.name == "xreadgroup" else 1
             upper = [a.upper() for a in args]
-            if b"BLOCK" not in upper or upper.index(b"BLOCK") + 1 >= len(args):
-                return ""
-            index, scale = upper.index(b"BLOCK") + 1, 1000.0
+            end = upper.index(b"STREAMS", start) if b"STREAMS" in upper[start:] else len(args)
+            indexes = [i + 1 for i in range(start, end - 1) if upper[i] == b"BLOCK"]
+            scale = 1000.0
         else:
             return ""
-        try:
-            asked = float(args[index]) / scale
-        except (ValueError, IndexError):
-            return ""  # the server explains a malformed timeout itself
-        if 0 < asked <= most:
-            return ""
-        args[index] = str(int(most * scale) if scale > 1 else most).encode()
-        wanted = "0 (wait forever)" if asked == 0 else f"{asked:g} s"
-        return f"The sandbox waited at most {most:g} s (you asked for {wanted})."
+        note = ""
+        for index in indexes:
+            try:
+                asked = float(args[index]) / scale
+            except (ValueError, IndexError):
+                continue  # the server explains a malformed timeout itself
+            if asked < 0 or 0 < asked <= most:
+                continue  # negative: the server's own error; short: as asked
+            args[index] = str(int(most * scale) if scale > 1 else most).encode()
+            wanted = "0 (wait forever)" if asked == 0 else f"{asked:g} s"
+            note = f"The sandbox waited at most {most:g} s (you asked for {wanted})."
+        return note
 
     def _execute(
         self, namespace: Namespace, info: CommandInfo | None, args: list[bytes]
@@ -693,6 +767,10 @@ class Sandbox:
         ]
 
     def _exec(self, namespace: Namespace, tx: Transaction) -> Outcome:
+        # Each command passed the limits alone when queued; together they must too.
+        refusal = self._check_batch(namespace, [(self.table.lookup(a), a) for a in tx.queued])
+        if refusal:
+            return _error(f"EXECABORT Transaction discarded: {refusal}")
         if tx.watched:
             keys = list(tx.watched)
             if self._fingerprints(keys) != list(tx.watched.values()):

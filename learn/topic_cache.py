@@ -1,0 +1,74 @@
+"""Cache-aside for the pages every learner reads: the topic list and topic pages.
+
+Entries live in the app Redis under a version number; editing any topic bumps
+the version, so every page is re-rendered from the database once and stale
+copies simply age out. A repeat view costs two Redis reads and no SQL query.
+When Redis is away, pages come straight from the database.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+from django.core.cache import cache
+
+from learn.models import Topic
+
+VERSION_KEY = "topics:version"
+TIMEOUT = 60 * 60 * 24
+# Each process remembers the version for a second, saving a Redis round trip
+# per page; an edit made through another process shows within that second.
+VERSION_MEMO_SECONDS = 1.0
+_memo: dict[str, object] = {"version": None, "until": 0.0}
+
+
+def _version() -> str | None:
+    now = time.monotonic()
+    if _memo["version"] and now < _memo["until"]:
+        return _memo["version"]
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        version = secrets.token_hex(4)
+        if not cache.add(VERSION_KEY, version, timeout=None):
+            version = cache.get(VERSION_KEY)
+    _memo.update(version=version, until=now + VERSION_MEMO_SECONDS if version else 0.0)
+    return version
+
+
+def invalidate() -> None:
+    version = secrets.token_hex(4)
+    cache.set(VERSION_KEY, version, timeout=None)
+    _memo.update(version=version, until=time.monotonic() + VERSION_MEMO_SECONDS)
+
+
+def published_topics() -> list[Topic]:
+    version = _version()
+    key = f"topics:list:{version}"
+    topics = cache.get(key) if version else None
+    if topics is None:
+        topics = list(Topic.objects.published().defer("body"))
+        if version:
+            cache.set(key, topics, TIMEOUT)
+    return topics
+
+
+def topic_page(slug: str) -> dict | None:
+    """The published topic with its rendered body and neighbours, or None."""
+    version = _version()
+    key = f"topics:page:{version}:{slug}"
+    page = cache.get(key) if version else None
+    if page is None:
+        topic = Topic.objects.published().filter(slug=slug).first()
+        if topic is None:
+            return None
+        previous, following = topic.neighbours()
+        page = {
+            "topic": topic,
+            "rendered": topic.rendered(),
+            "previous": previous,
+            "next": following,
+        }
+        if version:
+            cache.set(key, page, TIMEOUT)
+    return page
