@@ -4,6 +4,7 @@ Counted per user name and client address, so one attacker cannot lock a real
 user out from elsewhere, and a pause ends by itself (the key's TTL).
 """
 
+import contextlib
 import hashlib
 
 from django.conf import settings
@@ -55,7 +56,5 @@ def count_failure(sender, credentials, request=None, **kwargs) -> None:
 
 @receiver(user_logged_in)
 def forget_failures(sender, request, user, **kwargs) -> None:
-    try:
+    with contextlib.suppress(*DOWN):
         app_redis().delete(_key(request, user.get_username()))
-    except DOWN:
-        pass

@@ -82,6 +82,12 @@ def sandbox_page(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "learn/sandbox.html", panel_context(request))
 
 
+@require_GET
+def sandbox_panel(request: HtmxHttpRequest) -> HttpResponse:
+    """The panel alone, for pages that load it after themselves (topic pages)."""
+    return render(request, "learn/_sandbox_panel.html", panel_context(request))
+
+
 def _wants_json(request: HtmxHttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 

@@ -12,6 +12,8 @@ import secrets
 import time
 
 from django.core.cache import cache
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 
 from learn.models import Topic
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("bench/floor", views.bench_floor, name="bench_floor"),
     path("sandbox/", sandbox_views.sandbox_page, name="sandbox"),
+    path("sandbox/panel", sandbox_views.sandbox_panel, name="sandbox_panel"),
     path("sandbox/run", sandbox_views.sandbox_run, name="sandbox_run"),
     path("sandbox/reset", sandbox_views.sandbox_reset, name="sandbox_reset"),
     path("sandbox/keys", sandbox_views.sandbox_keys, name="sandbox_keys"),

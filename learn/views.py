@@ -8,9 +8,7 @@ from django.views.decorators.http import require_GET, require_POST
 from learn.http import HtmxHttpRequest
 from learn.models import Topic, TopicProgress
 from learn.redis_clients import app_redis, sandbox_admin_redis
-from learn.sandbox_views import panel_context
 from learn.topic_cache import published_topics, topic_page
-
 
 READ_TOPICS = "read_topics"
 
@@ -53,7 +51,6 @@ def topic_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         if page is None:
             raise Http404("No such topic")
     context = {
-        **panel_context(request),
         **page,
         "is_read": page["topic"].pk in read_topic_ids(request),
     }

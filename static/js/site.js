@@ -83,9 +83,12 @@
     }
   }
 
-  document.addEventListener("DOMContentLoaded", function () {
+  // The panel arrives with the page (/sandbox/) or right after it (topic
+  // pages load it with htmx): set it up whenever it appears.
+  function setUpPanel() {
     const parts = sandboxParts();
-    if (!parts) return;
+    if (!parts || parts.form.dataset.ready) return;
+    parts.form.dataset.ready = "1";
     setUpHistory(parts);
     scrollToEnd(parts.output);
     document.querySelectorAll("[data-clear-screen] button").forEach(function (button) {
@@ -94,8 +97,15 @@
         clearScreen(parts);
       });
     });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    setUpPanel();
+    if (window.htmx) window.htmx.onLoad(setUpPanel);
     document.querySelectorAll("[data-run-example]").forEach(function (button) {
       button.addEventListener("click", function () {
+        const parts = sandboxParts();
+        if (!parts) return;
         const code = button.closest(".redis-example").querySelector("code").textContent;
         runExample(parts, code);
       });

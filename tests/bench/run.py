@@ -15,7 +15,8 @@ BENCH_SECONDS sets each measurement's length (default 15). Results are printed
 and written to bench-results/latest.md.
 """
 
-from locust import events  # noqa: F401  (first: locust patches the standard library)
+# ruff: noqa: I001  (locust must be imported first: it patches the standard library)
+from locust import events  # noqa: F401
 
 import os
 import secrets
@@ -151,7 +152,8 @@ def main() -> int:
 
 def format_report(saturation: list[Result], crowd: list[Result], floor: float, workers: str) -> str:
     lines = [
-        f"CacheLab benchmark · {socket.gethostname()} · {os.cpu_count()} cores · gunicorn {workers} sync workers",
+        f"CacheLab benchmark · {socket.gethostname()} · {os.cpu_count()} cores · "
+        f"gunicorn {workers} sync workers",
         "",
         "50 learners, no think time (saturation):",
         "",
@@ -159,8 +161,10 @@ def format_report(saturation: list[Result], crowd: list[Result], floor: float, w
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in saturation:
+        ratio = r.rps / floor
         lines.append(
-            f"| {r.name} | {r.rps:.0f} | {r.rps / floor:.2f} | {r.p50:.0f} | {r.p95:.0f} | {r.p99:.0f} | {r.failures} |"
+            f"| {r.name} | {r.rps:.0f} | {ratio:.2f} | {r.p50:.0f} | {r.p95:.0f} | "
+            f"{r.p99:.0f} | {r.failures} |"
         )
     lines += [
         "",
@@ -171,7 +175,8 @@ def format_report(saturation: list[Result], crowd: list[Result], floor: float, w
     ]
     for r in crowd:
         lines.append(
-            f"| {r.name} | {r.rps:.0f} | {r.p50:.0f} | {r.p95:.0f} | {r.p99:.0f} | {r.requests} | {r.failures} |"
+            f"| {r.name} | {r.rps:.0f} | {r.p50:.0f} | {r.p95:.0f} | {r.p99:.0f} | "
+            f"{r.requests} | {r.failures} |"
         )
     return "\n".join(lines) + "\n"
 

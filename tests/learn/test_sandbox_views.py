@@ -65,12 +65,13 @@ class TestRun:
         assert 'class="entry"' in html and "<html" not in html
         assert "sandbox-changed" in json.loads(response.headers["HX-Trigger"])
 
-    def test_without_javascript_it_redirects_back_and_shows_the_transcript(self, client, topic):
-        response = client.post(RUN, {"command": "ECHO hello", "next": topic.get_absolute_url()})
-        page = client.get(topic.get_absolute_url())
+    def test_without_javascript_it_redirects_back_and_shows_the_transcript(self, client):
+        page_url = reverse("learn:sandbox")
+        response = client.post(RUN, {"command": "ECHO hello", "next": page_url})
+        page = client.get(page_url)
 
         assert response.status_code == 302
-        assert response["Location"] == topic.get_absolute_url()
+        assert response["Location"] == page_url
         assert "&quot;hello&quot;" in page.content.decode()
 
     def test_it_never_redirects_off_site(self, client):
@@ -239,7 +240,25 @@ class TestPageAndHistory:
     def test_clear_rejects_get(self, client):
         assert client.get(reverse("learn:sandbox_clear")).status_code == 405
 
-    def test_every_topic_page_has_the_panel(self, client, topic):
+    def test_every_topic_page_loads_the_panel(self, client, topic):
         html = client.get(topic.get_absolute_url()).content.decode()
 
-        assert 'id="sandbox-command"' in html
+        assert f'hx-get="{reverse("learn:sandbox_panel")}?next=' in html
+        assert 'hx-trigger="load"' in html
+
+    def test_the_panel_fragment_carries_the_learners_transcript(self, client, topic):
+        run_json(client, "SET a 1")
+
+        response = client.get(
+            reverse("learn:sandbox_panel"),
+            {"next": topic.get_absolute_url()},
+            headers={"HX-Request": "true"},
+        )
+
+        html = response.content.decode()
+        assert html.strip().startswith('<section class="sandbox"')
+        assert 'id="sandbox-command"' in html and "<code>a</code>" in html
+        assert f'name="next" value="{topic.get_absolute_url()}"' in html
+
+    def test_the_panel_rejects_post(self, client):
+        assert client.post(reverse("learn:sandbox_panel")).status_code == 405

@@ -1,0 +1,64 @@
+"""Repeat views of the hot paths cost no (or few) database queries."""
+
+import pytest
+from django.urls import reverse
+
+from quizzes.models import Attempt
+
+pytestmark = [pytest.mark.django_db, pytest.mark.redis]
+
+
+def test_a_repeat_home_view_makes_no_query(client, topic, django_assert_max_num_queries):
+    client.get(reverse("learn:home"))
+
+    with django_assert_max_num_queries(0):
+        assert client.get(reverse("learn:home")).status_code == 200
+
+
+def test_a_repeat_topic_view_makes_no_query(client, topic, django_assert_max_num_queries):
+    client.get(topic.get_absolute_url())
+
+    with django_assert_max_num_queries(0):
+        assert client.get(topic.get_absolute_url()).status_code == 200
+
+
+def test_a_sandbox_command_makes_no_query(client, django_assert_max_num_queries):
+    client.get(reverse("learn:sandbox"))
+
+    with django_assert_max_num_queries(0):
+        client.post(reverse("learn:sandbox_run"), {"command": "INCR n"})
+
+
+def test_a_quiz_question_page_makes_few_queries(
+    client, quiz_factory, question_factory, django_assert_max_num_queries
+):
+    quiz = quiz_factory()
+    question_factory(quiz=quiz)
+    client.post(reverse("quizzes:start", args=[quiz.slug]))
+    attempt = Attempt.objects.get()
+    url = reverse("quizzes:question", args=[quiz.slug, attempt.pk, 1])
+
+    with django_assert_max_num_queries(8):
+        assert client.get(url).status_code == 200
+
+
+def test_editing_a_topic_shows_at_once(client, topic):
+    client.get(topic.get_absolute_url())
+    topic.body = "## Fresh\n\nJust edited."
+    topic.save()
+
+    html = client.get(topic.get_absolute_url()).content.decode()
+
+    assert "Just edited." in html
+
+
+def test_topic_pages_work_from_the_database_when_redis_is_away(client, topic, settings):
+    settings.CACHES = {
+        alias: {**config, "LOCATION": "redis://127.0.0.1:1/0"}
+        for alias, config in settings.CACHES.items()
+    }
+
+    response = client.get(topic.get_absolute_url())
+
+    assert response.status_code == 200
+    assert topic.title in response.content.decode()
