@@ -65,12 +65,11 @@ def topic_page(slug: str) -> dict | None:
         if topic is None:
             return None
         previous, following = topic.neighbours()
-        page = {
-            "topic": topic,
-            "rendered": topic.rendered(),
-            "previous": previous,
-            "next": following,
-        }
+        # The article is the same for every learner: render it once, here, from
+        # sanitised parts.
+        context = {"topic": topic, "rendered": topic.rendered()}
+        article = mark_safe(render_to_string("learn/topic.html#article", context))
+        page = {"topic": topic, "article_html": article, "previous": previous, "next": following}
         if version:
             cache.set(key, page, TIMEOUT)
     return page

@@ -14,6 +14,8 @@ STRONG_KEY = "k" * 20 + "-strong-enough-for-the-deploy-check-0123456789"
 
 def run(args: list[str], **env: str) -> subprocess.CompletedProcess:
     environment = {**os.environ, **env}
+    # The browser tests set this for Playwright; a deployment never would.
+    environment.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     return subprocess.run(
         [sys.executable, *args],
         cwd=ROOT,
