@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 from config.embedded import start_missing_servers, stop_all
+from config.launch import prepare_site
 
 
 def main() -> int:
@@ -17,16 +18,15 @@ def main() -> int:
     servers = start_missing_servers()
     for server in servers:
         print(f"Started {os.path.basename(server.binary)} on {server.url}", flush=True)
-    manage = [sys.executable, "manage.py"]
     try:
-        subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], check=True)
-        subprocess.run([*manage, "load_content"], check=True)
+        prepare_site()
         print(
             f"\nCacheLab: http://127.0.0.1:{port}/\n"
             "Admin login: run `make admin` in another terminal, then open /admin/.\n",
             flush=True,
         )
-        return subprocess.run([*manage, "runserver", f"127.0.0.1:{port}"]).returncode
+        runserver = [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}"]
+        return subprocess.run(runserver).returncode
     except KeyboardInterrupt:
         return 0
     except subprocess.CalledProcessError as exc:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 from config.embedded import start_missing_servers, stop_all
+from config.launch import prepare_site
 
 
 def main() -> int:
@@ -26,11 +27,8 @@ def main() -> int:
     workers = os.environ.get("WEB_CONCURRENCY") or str(os.cpu_count() or 2)
     bind = os.environ.get("BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
     servers = start_missing_servers()
-    manage = [sys.executable, "manage.py"]
     try:
-        subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], check=True)
-        subprocess.run([*manage, "collectstatic", "--no-input", "-v", "0"], check=True)
-        subprocess.run([*manage, "load_content"], check=True)
+        prepare_site(collectstatic=True)
         gunicorn = [
             sys.executable, "-m", "gunicorn", "config.wsgi:application",
             "--workers", workers, "--bind", bind,

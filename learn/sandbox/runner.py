@@ -45,6 +45,7 @@ TIMEOUT_FIRST = {"blmpop", "bzmpop"}
 TIMEOUT_BLOCK_MS = {"xread", "xreadgroup"}
 SCAN_BATCH = 1000
 SCAN_ROUNDS = 200  # bounds one request's scanning, so one learner cannot hold the server
+SWEEP_CHANCE = 1 / 500  # share of commands that also clear a few idle namespaces
 
 TOKEN_BUCKET = """
 local burst, rate = tonumber(ARGV[1]), tonumber(ARGV[2])
@@ -269,6 +270,8 @@ class Sandbox:
                 "ERR slow down: the sandbox runs at most "
                 f"{self.limits.rate:g} commands a second per learner. Try again in a moment."
             )
+        if random.random() < SWEEP_CHANCE:
+            self.sweep_idle()  # a little housekeeping as the site goes (also: sandbox_sweep)
         name = args[0].decode("utf-8", errors="replace").lower()
         if name == "help":
             return Outcome(reply=help_text(self._call, args[1:]))

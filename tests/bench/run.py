@@ -8,8 +8,8 @@ drives it with locust in this process:
 1. saturation: 50 learners with no think time, per endpoint: requests per
    second and p50/p95/p99, and each endpoint's throughput as a ratio of the
    bare Django response measured the same way in the same run;
-2. a class at once: 500 learners who pause 1–2 s between clicks: errors and
-   p95 per endpoint.
+2. a class at once: 500 learners who read 5–15 s between clicks: errors and
+   p50/p95/p99 per endpoint.
 
 BENCH_SECONDS sets each measurement's length (default 15). Results are printed
 and written to bench-results/latest.md.
@@ -33,6 +33,7 @@ import gevent
 from locust.env import Environment
 
 from config.embedded import free_port, start_missing_servers, stop_all
+from config.launch import prepare_site
 from tests.bench.scenarios import ENDPOINTS, THINK
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,7 +62,8 @@ def measure(user_class, host: str, users: int, think=None) -> Result:
     deadline = time.monotonic() + 30
     while runner.user_count < users and time.monotonic() < deadline:
         gevent.sleep(0.1)
-    gevent.sleep(min(3.0, SECONDS / 3))
+    # With think time, wait out the first wave (every learner clicks at once).
+    gevent.sleep(10.0 if think is not None else min(3.0, SECONDS / 3))
     env.stats.reset_all()
     started = time.monotonic()
     gevent.sleep(SECONDS)
@@ -114,17 +116,9 @@ def main() -> int:
     servers = start_missing_servers(env)
     workers = env.get("WEB_CONCURRENCY") or str(os.cpu_count() or 2)
     port = free_port()
-    manage = [sys.executable, "manage.py"]
     gunicorn = None
     try:
-        for command in (
-            ["migrate", "--no-input", "-v", "0"],
-            ["collectstatic", "--no-input", "-v", "0"],
-            ["load_content"],
-        ):
-            subprocess.run(
-                [*manage, *command], env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL
-            )
+        prepare_site(env, collectstatic=True)
         gunicorn = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--workers", workers,
              "--bind", f"127.0.0.1:{port}", "--access-logfile", "/dev/null", "--backlog", "2048"],
@@ -168,7 +162,7 @@ def format_report(saturation: list[Result], crowd: list[Result], floor: float, w
         )
     lines += [
         "",
-        "500 learners, 1–2 s between clicks:",
+        "500 learners, 5–15 s between clicks:",
         "",
         "| endpoint | req/s | p50 ms | p95 ms | p99 ms | requests | errors |",
         "|---|---:|---:|---:|---:|---:|---:|",

@@ -6,7 +6,8 @@ import re
 from locust import HttpUser, between, constant, task
 
 QUIZ = "overview"
-THINK = between(1, 2)  # a learner reading between clicks (the 500-learner runs)
+# A learner reads between clicks: a question, a page, the reply to a command.
+THINK = between(5, 15)
 
 
 class Floor(HttpUser):

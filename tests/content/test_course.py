@@ -11,16 +11,8 @@ from django.conf import settings
 from learn.content_loader import topic_files
 from learn.markdown import DIAGRAM_LINE, REDIS_BLOCK
 from learn.sandbox.namespace import Namespace
+from tests.course import SLUGS
 
-SLUGS = [
-    "overview",
-    "scaling",
-    "high-availability",
-    "redis-vs-memcached",
-    "security",
-    "caching-patterns",
-    "use-cases",
-]
 TOPICS = {item.slug: item for item in topic_files()}
 SVG = "{http://www.w3.org/2000/svg}"
 

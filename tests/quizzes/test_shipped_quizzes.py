@@ -8,18 +8,9 @@ from django.core.management import call_command
 
 from quizzes.models import Question, Quiz
 from quizzes.validation import DraftChoice, choice_errors, command_errors
+from tests.course import SLUGS
 
 pytestmark = pytest.mark.django_db
-
-SLUGS = [
-    "overview",
-    "scaling",
-    "high-availability",
-    "redis-vs-memcached",
-    "security",
-    "caching-patterns",
-    "use-cases",
-]
 
 
 @pytest.fixture

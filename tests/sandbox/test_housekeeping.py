@@ -1,0 +1,53 @@
+"""Idle namespaces expire without TTLs on learners' keys; a restarted server recovers."""
+
+import time
+from io import StringIO
+
+import pytest
+import redis
+from django.core.management import call_command
+
+from config.embedded import SANDBOX_SERVER_ARGS, start_server
+from learn.redis_clients import reset_clients, sandbox
+from learn.sandbox.namespace import Namespace
+from learn.sandbox.runner import BOOK
+
+pytestmark = pytest.mark.redis
+
+
+def test_idle_namespaces_are_swept_and_active_ones_kept(sandbox, app_redis, sandbox_redis):
+    idle, active = Namespace("idle0000000000000000000a"), Namespace("active00000000000000000a")
+    for namespace in (idle, active):
+        sandbox.run(namespace, "SET k v")
+    assert sandbox.run(idle, "TTL k").reply == "(integer) -1"  # no TTL shows through
+    app_redis.zadd(BOOK + "active", {idle.name: time.time() - 2 * 86400})
+
+    out = StringIO()
+    call_command("sandbox_sweep", stdout=out)
+
+    assert "Cleared 1 idle sandbox namespace" in out.getvalue()
+    assert not sandbox_redis.exists(idle.key(b"k"))
+    assert sandbox_redis.exists(active.key(b"k"))
+
+
+def test_the_sandbox_recovers_when_its_server_comes_back(settings):
+    server = start_server(SANDBOX_SERVER_ARGS)
+    settings.SANDBOX_REDIS_URL = server.url
+    reset_clients()
+    learner = Namespace("learner00000000000000000")
+    try:
+        assert sandbox().run(learner, "SET k 1").reply == "OK"
+
+        server.stop()
+        from learn.sandbox.runner import SandboxUnavailable
+
+        with pytest.raises(SandboxUnavailable):
+            sandbox().run(learner, "GET k")
+
+        server.restart()
+        # The restarted server has forgotten the ACL user: the engine sets it up again.
+        assert sandbox().run(learner, "SET k 2").reply == "OK"
+        assert redis.Redis.from_url(server.url).get(learner.key(b"k")) == b"2"
+    finally:
+        server.stop()
+        reset_clients()
