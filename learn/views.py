@@ -1,14 +1,16 @@
 from django.conf import settings
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from learn.http import HtmxHttpRequest
 from learn.models import Topic, TopicProgress
 from learn.redis_clients import app_redis, sandbox_admin_redis
-from learn.topic_cache import published_topics, topic_page
+from learn.topic_cache import CSRF_PLACEHOLDER, published_topics, shared_html, topic_page
 
 READ_TOPICS = "read_topics"
 
@@ -20,15 +22,22 @@ def read_topic_ids(request: HtmxHttpRequest) -> set[int]:
 
 @require_GET
 def home(request: HtmxHttpRequest) -> HttpResponse:
-    if request.user.is_staff:
-        topics = list(Topic.objects.visible_to(request.user).defer("body"))
-    else:
-        topics = published_topics()
+    staff = request.user.is_staff
+    topics = (
+        list(Topic.objects.visible_to(request.user).defer("body")) if staff else published_topics()
+    )
     read = read_topic_ids(request)
     for topic in topics:
         topic.is_read = topic.pk in read
     context = {"topics": topics, "read_count": sum(t.is_read for t in topics)}
-    return render(request, "learn/home.html", context)
+    if staff or has_messages(request):
+        return render(request, "learn/home.html", context)
+    # One shared copy per combination of topics read (few: the course has seven).
+    variant = "-".join(str(t.pk) for t in topics if t.is_read) or "none"
+    html = shared_html(
+        f"home:{variant}", lambda: _render_shared(request, "learn/home.html", context)
+    )
+    return HttpResponse(html.replace(CSRF_PLACEHOLDER, get_token(request)))
 
 
 def _visible_topic(request: HtmxHttpRequest, slug: str) -> Topic:
@@ -46,15 +55,32 @@ def topic_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             "previous": previous,
             "next": following,
         }
-    else:
-        page = topic_page(slug)
-        if page is None:
-            raise Http404("No such topic")
-    context = {
-        **page,
-        "is_read": page["topic"].pk in read_topic_ids(request),
-    }
-    return render(request, "learn/topic.html", context)
+        context = {**page, "is_read": topic.pk in read_topic_ids(request)}
+        return render(request, "learn/topic.html", context)
+    page = topic_page(slug)
+    if page is None:
+        raise Http404("No such topic")
+    is_read = page["topic"].pk in read_topic_ids(request)
+    if has_messages(request):
+        return render(request, "learn/topic.html", {**page, "is_read": is_read})
+    context = {**page, "is_read": is_read}
+    html = shared_html(
+        f"topic:{slug}:{int(is_read)}",
+        lambda: _render_shared(request, "learn/topic.html", context),
+    )
+    # The cached page is everyone's: only the CSRF token is this learner's own.
+    return HttpResponse(html.replace(CSRF_PLACEHOLDER, get_token(request)))
+
+
+def _render_shared(request: HtmxHttpRequest, template: str, context: dict) -> str:
+    """Render a page that every learner in the same state may be served."""
+    shared = {**context, "csrf_token": CSRF_PLACEHOLDER, "messages": []}
+    return render_to_string(template, shared, request=request)
+
+
+def has_messages(request: HttpRequest) -> bool:
+    """Flash messages waiting (cookie or session storage): the page can't be shared."""
+    return "messages" in request.COOKIES or "_messages" in request.session
 
 
 @require_POST

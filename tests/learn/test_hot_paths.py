@@ -62,3 +62,35 @@ def test_topic_pages_work_from_the_database_when_redis_is_away(client, topic, se
 
     assert response.status_code == 200
     assert topic.title in response.content.decode()
+
+
+def test_shared_pages_carry_each_learners_own_csrf_token(topic):
+    from django.test import Client
+
+    tokens = []
+    for _ in range(2):
+        learner = Client(enforce_csrf_checks=True)
+        html = learner.get(topic.get_absolute_url()).content.decode()
+        token = html.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
+        response = learner.post(
+            reverse("learn:mark_read", args=[topic.slug]), {"csrfmiddlewaretoken": token}
+        )
+        assert response.status_code == 302
+        tokens.append(learner.cookies["csrftoken"].value)
+
+    assert tokens[0] != tokens[1]
+
+
+def test_the_shared_home_page_shows_each_learners_own_progress(client, topic_factory):
+    from django.test import Client
+
+    first = topic_factory(title="First")
+    topic_factory(title="Second")
+    client.post(reverse("learn:mark_read", args=[first.slug]))
+    other = Client()
+
+    mine = client.get(reverse("learn:home")).content.decode()
+    theirs = other.get(reverse("learn:home")).content.decode()
+
+    assert "You have read <strong>1</strong>" in mine
+    assert "You have read <strong>0</strong>" in theirs
