@@ -18,8 +18,6 @@ from learn.sandbox.namespace import Namespace, namespace_for
 from learn.sandbox.runner import DOWN, Outcome, SandboxUnavailable
 
 UNAVAILABLE = "The sandbox server is temporarily unavailable. Try again in a moment."
-TRANSCRIPT = 30
-HISTORY = 100
 
 
 class CommandForm(forms.Form):
@@ -32,33 +30,11 @@ def learner_namespace(request: HtmxHttpRequest) -> Namespace:
     return Namespace(namespace_for(settings.SECRET_KEY, request.learner_id))
 
 
-def _log_keys(namespace: Namespace) -> tuple[str, str]:
-    return f"cachelab:sbx:log:{namespace.name}", f"cachelab:sbx:hist:{namespace.name}"
-
-
-def _record(namespace: Namespace, command: str, outcome: Outcome) -> None:
-    """Keep the transcript and the Up/Down history for the session's next page."""
-    log, history = _log_keys(namespace)
-    entry = {
-        "command": command,
-        "reply": outcome.reply,
-        "error": outcome.error,
-        "note": outcome.note,
-    }
-    try:
-        pipe = app_redis().pipeline(transaction=False)
-        pipe.rpush(log, json.dumps(entry)).ltrim(log, -TRANSCRIPT, -1).expire(log, 86400)
-        pipe.rpush(history, command).ltrim(history, -HISTORY, -1).expire(history, 86400)
-        pipe.execute()
-    except DOWN:
-        pass  # history is a convenience; the command itself has run
-
-
 def panel_context(request: HtmxHttpRequest) -> dict:
     """What every page with the sandbox panel needs to draw it (two round trips)."""
     namespace = learner_namespace(request)
-    log, history = _log_keys(namespace)
     engine = sandbox()
+    log, history = engine.log_key(namespace), engine.history_key(namespace)
     try:
         pipe = app_redis().pipeline(transaction=False)
         pipe.lrange(log, 0, -1).lrange(history, 0, -1).smembers(engine.index_key(namespace))
@@ -105,22 +81,23 @@ def sandbox_run(request: HtmxHttpRequest) -> HttpResponse:
     if not form.is_valid():
         outcome, status = Outcome(reply="Type a command.", error=True), 400
     else:
+        line = form.cleaned_data["command"]
         try:
-            outcome, status = (
-                sandbox().run(learner_namespace(request), form.cleaned_data["command"]),
-                200,
-            )
+            outcome, status = sandbox().run(learner_namespace(request), line, record=True), 200
         except SandboxUnavailable:
             outcome, status = Outcome(reply=UNAVAILABLE, error=True), 503
     command = form.data.get("command", "")
-    if status != 400:
-        _record(learner_namespace(request), command, outcome)
     if _wants_json(request):
         body = {"reply": outcome.reply, "error": outcome.error, "note": outcome.note}
         return JsonResponse({**body, "in_transaction": outcome.in_transaction}, status=status)
     if request.htmx:
         # htmx swaps only 2xx responses; the entry itself says what went wrong.
-        entry = {"command": command, **vars(outcome)}
+        entry = {
+            "command": command,
+            "reply": outcome.reply,
+            "error": outcome.error,
+            "note": outcome.note,
+        }
         response = render(request, "learn/_sandbox_panel.html#entry", {"entry": entry})
         return trigger_client_event(response, "sandbox-changed") if outcome.changed else response
     return _back(request)
@@ -156,7 +133,7 @@ def sandbox_keys(request: HtmxHttpRequest) -> HttpResponse:
 @require_POST
 def sandbox_clear(request: HtmxHttpRequest) -> HttpResponse:
     with contextlib.suppress(*DOWN):
-        app_redis().delete(_log_keys(learner_namespace(request))[0])
+        app_redis().delete(sandbox().log_key(learner_namespace(request)))
     if request.htmx or _wants_json(request):
         return HttpResponse(status=204)
     return _back(request)

@@ -14,6 +14,7 @@ the learner's keys, so none of it shows through KEYS, SCAN or TTL.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import random
@@ -45,6 +46,8 @@ TIMEOUT_FIRST = {"blmpop", "bzmpop"}
 TIMEOUT_BLOCK_MS = {"xread", "xreadgroup"}
 SCAN_BATCH = 1000
 SCAN_ROUNDS = 200  # bounds one request's scanning, so one learner cannot hold the server
+TRANSCRIPT = 30  # entries the panel shows again after a page load
+HISTORY = 100  # commands Up/Down can recall
 SWEEP_CHANCE = 1 / 500  # share of commands that also clear a few idle namespaces
 
 TOKEN_BUCKET = """
@@ -73,6 +76,8 @@ class Outcome:
     note: str = ""
     in_transaction: bool = False
     changed: bool = False
+    # Key names the command may have created, for the learner's key index.
+    written: list[bytes] = field(default_factory=list, repr=False)
 
 
 @dataclass
@@ -251,8 +256,24 @@ class Sandbox:
         return self._with_connection(self.pool, work) if commands else []
 
     # -- the public surface --------------------------------------------------
-    def run(self, namespace: Namespace, line: str) -> Outcome:
-        """Run one command line for a learner; never raises for bad input."""
+    def run(self, namespace: Namespace, line: str, *, record: bool = False) -> Outcome:
+        """Run one command line for a learner; never raises for bad input.
+
+        record=True also keeps the line and its reply in the learner's transcript
+        and Up/Down history (the panel's), in the same round trip as the rest of
+        the bookkeeping.
+        """
+        outcome = self._run(namespace, line)
+        self._bookkeep(namespace, outcome.written, (line, outcome) if record else None)
+        return outcome
+
+    def log_key(self, namespace: Namespace) -> str:
+        return f"{BOOK}log:{namespace.name}"
+
+    def history_key(self, namespace: Namespace) -> str:
+        return f"{BOOK}hist:{namespace.name}"
+
+    def _run(self, namespace: Namespace, line: str) -> Outcome:
         self.ensure_ready()
         raw = line.encode("utf-8", errors="replace")
         refusal = policy.check_size(raw, self.limits)
@@ -264,7 +285,7 @@ class Sandbox:
             return Outcome(reply=str(exc), error=True)
         if not args:
             return Outcome(reply="")
-        allowed, tx = self._admit(namespace)
+        allowed, tx, key_count = self._admit(namespace)
         if not allowed:
             return _error(
                 "ERR slow down: the sandbox runs at most "
@@ -278,8 +299,8 @@ class Sandbox:
         if name in TRANSACTION_CONTROL:
             return self._transaction_control(namespace, tx, name, args)
         info = self.table.lookup(args)
-        refusal = policy.check_command(info, args, self.limits) or self._check_limits(
-            namespace, info, args
+        refusal = policy.check_command(info, args, self.limits) or self._check_batch(
+            namespace, [(info, args)], key_count
         )
         if tx.multi:
             return self._queue(namespace, tx, info, args, refusal)
@@ -349,8 +370,9 @@ class Sandbox:
     def index_key(self, namespace: Namespace) -> str:
         return f"{BOOK}keys:{namespace.name}"
 
-    def _admit(self, namespace: Namespace) -> tuple[bool, Transaction]:
-        """One round trip: take a token, note the activity, read any open transaction."""
+    def _admit(self, namespace: Namespace) -> tuple[bool, Transaction, int | None]:
+        """One round trip: take a token, note the activity, read any open
+        transaction and how many keys the learner's index holds."""
         try:
             now = time.time()
             pipe = self.app.pipeline(transaction=False)
@@ -361,25 +383,39 @@ class Sandbox:
             )
             pipe.zadd(BOOK + "active", {namespace.name: now})
             pipe.get(f"{BOOK}tx:{namespace.name}")
-            allowed, _, raw_tx = pipe.execute()
-            return bool(allowed), Transaction.loads(raw_tx)
+            pipe.scard(self.index_key(namespace))
+            allowed, _, raw_tx, key_count = pipe.execute()
+            return bool(allowed), Transaction.loads(raw_tx), key_count
         except DOWN:
-            return True, Transaction()  # the app Redis is away: the other bounds still hold
+            # The app Redis is away: the other bounds still hold.
+            return True, Transaction(), None
 
-    def _remember_keys(self, namespace: Namespace, names: Sequence[bytes]) -> None:
-        if names:
-            try:
-                index = self.index_key(namespace)
-                pipe = self.app.pipeline(transaction=False)
-                pipe.sadd(index, *names)
-                pipe.expire(index, self.limits.idle_seconds * 2)
-                pipe.execute()
-            except DOWN:
-                pass
+    def _bookkeep(
+        self, namespace: Namespace, written: Sequence[bytes], entry: tuple[str, Outcome] | None
+    ) -> None:
+        """After a command: index the keys it wrote; keep the transcript and history."""
+        if not written and entry is None:
+            return
+        pipe = self.app.pipeline(transaction=False)
+        if written:
+            index = self.index_key(namespace)
+            pipe.sadd(index, *written).expire(index, self.limits.idle_seconds * 2)
+        if entry is not None:
+            line, outcome = entry
+            shown = {"command": line, "reply": outcome.reply, "error": outcome.error}
+            log, history = self.log_key(namespace), self.history_key(namespace)
+            pipe.rpush(log, json.dumps({**shown, "note": outcome.note}))
+            pipe.ltrim(log, -TRANSCRIPT, -1).expire(log, self.limits.idle_seconds)
+            pipe.rpush(history, line).ltrim(history, -HISTORY, -1)
+            pipe.expire(history, self.limits.idle_seconds)
+        with contextlib.suppress(*DOWN):
+            pipe.execute()  # bookkeeping only: the command itself has run
 
     def _forget(self, namespace: Namespace) -> None:
         self.app.delete(
-            self.index_key(namespace), f"{BOOK}tx:{namespace.name}", f"{BOOK}rate:{namespace.name}"
+            self.index_key(namespace),
+            f"{BOOK}tx:{namespace.name}",
+            f"{BOOK}rate:{namespace.name}",
         )
         self.app.zrem(BOOK + "active", namespace.name)
 
@@ -391,13 +427,11 @@ class Sandbox:
             self.app.delete(key)
 
     # -- limits -----------------------------------------------------------
-    def _check_limits(
-        self, namespace: Namespace, info: CommandInfo | None, args: list[bytes]
-    ) -> policy.Refusal | None:
-        return self._check_batch(namespace, [(info, args)])
-
     def _check_batch(
-        self, namespace: Namespace, commands: Sequence[tuple[CommandInfo | None, list[bytes]]]
+        self,
+        namespace: Namespace,
+        commands: Sequence[tuple[CommandInfo | None, list[bytes]]],
+        key_count: int | None = None,
     ) -> policy.Refusal | None:
         """The limits for one command, or a whole queued transaction taken together."""
         writes = []
@@ -418,7 +452,7 @@ class Sandbox:
                 return refusal
             if info.has("write") and positions:
                 writes.append((info, args, positions))
-        return self._check_quota(namespace, writes) if writes else None
+        return self._check_quota(namespace, writes, key_count) if writes else None
 
     def _check_arguments(
         self, info: CommandInfo, args: list[bytes], positions: list[int]
@@ -475,7 +509,10 @@ class Sandbox:
         return None
 
     def _check_quota(
-        self, namespace: Namespace, writes: Sequence[tuple[CommandInfo, list[bytes], list[int]]]
+        self,
+        namespace: Namespace,
+        writes: Sequence[tuple[CommandInfo, list[bytes], list[int]]],
+        key_count: int | None = None,
     ) -> policy.Refusal | None:
         names = list(dict.fromkeys(args[i] for _, args, positions in writes for i in positions))
         grows = any(info.has("denyoom") for info, _, _ in writes)
@@ -493,7 +530,9 @@ class Sandbox:
             if refusal:
                 return refusal
         # The index may hold keys since deleted or expired: prune before refusing.
-        over = missing and self._key_count(namespace, prune=False) + missing > self.limits.keys
+        if missing and key_count is None:
+            key_count = self._key_count(namespace, prune=False)
+        over = missing and key_count + missing > self.limits.keys
         if over and self._key_count(namespace, prune=True) + missing > self.limits.keys:
             return policy.Refusal(
                 f"your sandbox may hold at most {self.limits.keys} keys, and this would make "
@@ -597,13 +636,13 @@ class Sandbox:
         pool = self.blocking_pool if info is not None and info.has("blocking") else self.pool
         reply = self._call(*mapped, pool=pool)
         reply = namespace.unmap_reply(info.name if info else "", reply)
-        if names and not isinstance(reply, ErrorReply):
-            self._remember_keys(namespace, names)
+        failed = isinstance(reply, ErrorReply)
         return Outcome(
             reply=format_reply(reply),
-            error=isinstance(reply, ErrorReply),
+            error=failed,
             note=note,
             changed=bool(info and info.has("write")),
+            written=[] if failed else names,
         )
 
     # -- commands that see the whole keyspace, narrowed to the namespace -------
@@ -789,12 +828,14 @@ class Sandbox:
                 namespace.unmap_reply(self.table.lookup(a).name, r)
                 for a, r in zip(tx.queued, result, strict=True)
             ]
-            names = [n for p in prepared for n in p[1]]
-            self._remember_keys(namespace, names)
-        elif isinstance(result, ErrorReply):
-            result = namespace.unmap_reply("exec", result)
+            written = [n for p in prepared for n in p[1]]
+        else:
+            written = []
+            if isinstance(result, ErrorReply):
+                result = namespace.unmap_reply("exec", result)
         return Outcome(
             reply=format_reply(result),
             error=isinstance(result, ErrorReply),
             changed=True,
+            written=written,
         )
