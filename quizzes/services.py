@@ -93,49 +93,74 @@ def _chosen(question: Question, raw_ids: list[str]) -> list[Choice]:
     return choices
 
 
+def _open_slot(attempt: Attempt, position: int) -> tuple[Attempt, AttemptQuestion]:
+    """Lock the attempt and check it may take an answer at this position.
+
+    Runs inside the caller's transaction; an attempt whose time ran out raises
+    _Expired, and the caller closes it (see _expire).
+    """
+    # The lock serialises two tabs answering at once.
+    attempt = Attempt.objects.select_for_update().select_related("quiz").get(pk=attempt.pk)
+    if attempt.is_finished:
+        raise QuizError("This attempt is finished; start a new one to try again.", status=409)
+    if attempt.time_is_up():
+        raise _Expired
+    slot = slot_at(attempt, position)
+    if Response.objects.filter(slot=slot).exists():
+        raise QuizError("You have already answered this question.", status=409)
+    return attempt, slot
+
+
+class _Expired(Exception):
+    """Time ran out: the attempt gets closed and the answer refused."""
+
+
+def _expire(attempt: Attempt) -> QuizError:
+    with transaction.atomic():
+        attempt = Attempt.objects.select_for_update().select_related("quiz").get(pk=attempt.pk)
+        if not attempt.is_finished:
+            attempt.finish(now=attempt.deadline)
+    return QuizError("Time is up: this attempt has been finished and scored.", status=409)
+
+
+def _store(
+    slot: AttemptQuestion, correct: bool, chosen: list[Choice], command: str, report: str
+) -> Response:
+    response = Response.objects.create(slot=slot, command=command, report=report, correct=correct)
+    Response.choices.through.objects.bulk_create(
+        Response.choices.through(response=response, choice=choice) for choice in chosen
+    )
+    return response
+
+
 def submit_answer(attempt: Attempt, position: int, choice_ids: list[str], command: str) -> Response:
     """Grade and store one answer; refuse anything the rules forbid, changing nothing."""
-    with transaction.atomic():
-        # Lock the attempt so two tabs answering at once are serialised.
-        attempt = Attempt.objects.select_for_update().select_related("quiz").get(pk=attempt.pk)
-        if attempt.is_finished:
-            raise QuizError("This attempt is finished; start a new one to try again.", status=409)
-        expired = attempt.time_is_up()
-        if expired:
-            # Close it for good (committed), then refuse the late answer.
-            attempt.finish(now=attempt.deadline)
-    if expired:
-        raise QuizError("Time is up: this attempt has been finished and scored.", status=409)
-    with transaction.atomic():
-        slot = slot_at(attempt, position)
-        if Response.objects.filter(slot=slot).exists():
-            raise QuizError("You have already answered this question.", status=409)
-        question = slot.question
-    # Grading a command runs it on the sandbox server: keep that outside the lock.
-    if question.is_command:
-        if not command.strip():
-            raise QuizError("Type a command first.")
-        result = grade_question_command(question, command)
-        correct, report, chosen = result.correct, result.report, []
-    else:
-        chosen = _chosen(question, choice_ids)
-        correct = {c.pk for c in chosen} == question.correct_choice_ids()
-        report = ""
     try:
         with transaction.atomic():
-            attempt = Attempt.objects.select_for_update().get(pk=attempt.pk)
-            if attempt.is_finished:
-                raise QuizError(
-                    "This attempt is finished; start a new one to try again.", status=409
-                )
-            response = Response.objects.create(
-                slot=slot, command=command.strip() if question.is_command else "",
-                report=report, correct=correct,
-            )  # fmt: skip
-            response.choices.set(chosen)
+            attempt, slot = _open_slot(attempt, position)
+            question = slot.question
+            if not question.is_command:
+                # Choice answers grade in microseconds: check, grade and store at once.
+                chosen = _chosen(question, choice_ids)
+                correct = {c.pk for c in chosen} == question.correct_choice_ids()
+                return _store(slot, correct, chosen, "", "")
+            if not command.strip():
+                raise QuizError("Type a command first.")
+    except _Expired:
+        raise _expire(attempt) from None
     except IntegrityError:
         raise QuizError("You have already answered this question.", status=409) from None
-    return response
+    # A command runs on the sandbox server: grade it outside the lock, then store
+    # it if the attempt is still open and the question still unanswered.
+    result = grade_question_command(question, command)
+    try:
+        with transaction.atomic():
+            attempt, slot = _open_slot(attempt, position)
+            return _store(slot, result.correct, [], command.strip(), result.report)
+    except _Expired:
+        raise _expire(attempt) from None
+    except IntegrityError:
+        raise QuizError("You have already answered this question.", status=409) from None
 
 
 def finish_attempt(attempt: Attempt) -> Attempt:
