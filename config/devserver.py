@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 from config.embedded import start_missing_servers, stop_all
-from config.launch import prepare_site
+from config.launch import prepare_site, run_until_stopped
 
 
 def main() -> int:
@@ -26,7 +26,7 @@ def main() -> int:
             flush=True,
         )
         runserver = [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}"]
-        return subprocess.run(runserver).returncode
+        return run_until_stopped(runserver)
     except KeyboardInterrupt:
         return 0
     except subprocess.CalledProcessError as exc:

@@ -1,8 +1,13 @@
 """What `make run`, `make serve` and `make bench` do before serving."""
 
+import contextlib
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
+
+from config.embedded import die_with_parent
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -15,3 +20,37 @@ def prepare_site(env: dict[str, str] | None = None, *, collectstatic: bool = Fal
     steps.append(["load_content"])
     for step in steps:
         subprocess.run([sys.executable, "manage.py", *step], env=env, cwd=ROOT, check=True)
+
+
+def run_until_stopped(args: list[str]) -> int:
+    """Run the web server as a child until it exits, Ctrl-C, or SIGTERM.
+
+    The child gets a process group of its own (so runserver's autoreloader goes
+    with it) and dies with us even if we are killed outright. SIGTERM stops it
+    like Ctrl-C does, and a start from a background shell (SIGINT ignored) still
+    stops on SIGINT.
+    """
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
+    child = subprocess.Popen(args, cwd=ROOT, start_new_session=True, preexec_fn=die_with_parent)
+    try:
+        return child.wait()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        _stop_group(child)
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop_group(child: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(child.pid, signal.SIGTERM)
+    try:
+        child.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGKILL)
+        child.wait()

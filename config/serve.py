@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 from config.embedded import start_missing_servers, stop_all
-from config.launch import prepare_site
+from config.launch import prepare_site, run_until_stopped
 
 
 def main() -> int:
@@ -35,7 +35,7 @@ def main() -> int:
             "--access-logfile", "-" if os.environ.get("ACCESS_LOG") else "/dev/null",
             "--graceful-timeout", "10",
         ]  # fmt: skip
-        return subprocess.run(gunicorn).returncode
+        return run_until_stopped(gunicorn)
     except KeyboardInterrupt:
         return 0
     except subprocess.CalledProcessError as exc:

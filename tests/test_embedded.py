@@ -2,6 +2,7 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -77,7 +78,7 @@ def test_a_server_dies_with_a_killed_parent():
     wait_for(lambda: not _ping(port))
 
 
-def test_make_run_serves_the_site_and_cleans_up_on_ctrl_c(tmp_path):
+def start_make_run(tmp_path) -> tuple[subprocess.Popen, int, list[int]]:
     port = free_port()
     env = {
         **os.environ,
@@ -95,19 +96,40 @@ def test_make_run_serves_the_site_and_cleans_up_on_ctrl_c(tmp_path):
         text=True,
         start_new_session=True,
     )
+    started = [process.stdout.readline() for _ in range(2)]
+    redis_ports = [int(line.rsplit(":", 1)[1].split("/")[0]) for line in started]
+
+    def home():
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
+                return r.status == 200 and b'href="/topics/overview/"' in r.read()
+        except OSError:
+            return False
+
+    wait_for(home, timeout=60)
+    return process, port, redis_ports
+
+
+def port_is_closed(port: int) -> bool:
     try:
-        started = [process.stdout.readline() for _ in range(2)]
-        redis_ports = [int(line.rsplit(":", 1)[1].split("/")[0]) for line in started]
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+    except OSError:
+        return True
+    return False
 
-        def home():
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
-                    return r.status == 200 and b'href="/topics/overview/"' in r.read()
-            except OSError:
-                return False
 
-        wait_for(home, timeout=60)
-    finally:
-        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C sends to the terminal's group
-        process.wait(timeout=20)
+@pytest.mark.parametrize(
+    "stop",
+    [
+        pytest.param(lambda p: os.killpg(p.pid, signal.SIGINT), id="ctrl-c-to-the-group"),
+        pytest.param(lambda p: p.send_signal(signal.SIGTERM), id="sigterm-to-make-run"),
+    ],
+)
+def test_make_run_serves_the_site_and_leaves_nothing_running(tmp_path, stop):
+    process, port, redis_ports = start_make_run(tmp_path)
+
+    stop(process)
+    process.wait(timeout=20)
+
+    wait_for(lambda: port_is_closed(port))
     assert all(_ping(p) is False for p in redis_ports)
