@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from config.embedded import die_with_parent
+from config.embedded import die_with_parent, start_missing_servers, stop_all
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,3 +54,21 @@ def _stop_group(child: subprocess.Popen) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(child.pid, signal.SIGKILL)
         child.wait()
+
+
+def serve(command: list[str], *, collectstatic: bool = False, banner: str = "") -> int:
+    """Start missing Redis servers, prepare the site, run `command` until stopped."""
+    servers = start_missing_servers()
+    for server in servers:
+        print(f"Started {os.path.basename(server.binary)} on {server.url}", flush=True)
+    try:
+        prepare_site(collectstatic=collectstatic)
+        if banner:
+            print(banner, flush=True)
+        return run_until_stopped(command)
+    except KeyboardInterrupt:
+        return 0
+    except subprocess.CalledProcessError as exc:
+        return exc.returncode
+    finally:
+        stop_all(servers)

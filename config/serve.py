@@ -7,11 +7,9 @@ unset, so it can be tried on a bare machine (HTTPS=0 for plain HTTP there).
 """
 
 import os
-import subprocess
 import sys
 
-from config.embedded import start_missing_servers, stop_all
-from config.launch import prepare_site, run_until_stopped
+from config.launch import serve
 
 
 def main() -> int:
@@ -26,22 +24,13 @@ def main() -> int:
         return 2
     workers = os.environ.get("WEB_CONCURRENCY") or str(os.cpu_count() or 2)
     bind = os.environ.get("BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
-    servers = start_missing_servers()
-    try:
-        prepare_site(collectstatic=True)
-        gunicorn = [
-            sys.executable, "-m", "gunicorn", "config.wsgi:application",
-            "--workers", workers, "--bind", bind,
-            "--access-logfile", "-" if os.environ.get("ACCESS_LOG") else "/dev/null",
-            "--graceful-timeout", "10",
-        ]  # fmt: skip
-        return run_until_stopped(gunicorn)
-    except KeyboardInterrupt:
-        return 0
-    except subprocess.CalledProcessError as exc:
-        return exc.returncode
-    finally:
-        stop_all(servers)
+    gunicorn = [
+        sys.executable, "-m", "gunicorn", "config.wsgi:application",
+        "--workers", workers, "--bind", bind,
+        "--access-logfile", "-" if os.environ.get("ACCESS_LOG") else "/dev/null",
+        "--graceful-timeout", "10",
+    ]  # fmt: skip
+    return serve(gunicorn, collectstatic=True)
 
 
 if __name__ == "__main__":

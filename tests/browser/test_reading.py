@@ -54,3 +54,20 @@ def test_an_unknown_topic_shows_the_friendly_404(page, course):
 
     assert response.status == 404
     expect(page.get_by_role("heading", name="We couldn’t find that page")).to_be_visible()
+
+
+def test_pages_raise_no_content_security_policy_violations(page, course):
+    violations = []
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+
+    for url in ("/", "/topics/overview/", "/sandbox/"):
+        page.goto(url)
+        expect(page.get_by_role("main")).to_be_visible()
+    expect(page.get_by_role("textbox", name="Redis command")).to_be_visible()
+
+    assert violations == []
