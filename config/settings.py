@@ -12,6 +12,8 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from config.redis_config import redis_options
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -129,24 +131,30 @@ SANDBOX_RATE = float(env_str("SANDBOX_RATE", "20"))
 # Seconds; a dead server must fail a request fast, not hang it.
 REDIS_SOCKET_TIMEOUT = float(env_str("REDIS_SOCKET_TIMEOUT", "0.5"))
 
-_redis_options = {
-    "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
-    "socket_timeout": REDIS_SOCKET_TIMEOUT,
-}
+# ElastiCache speaks TLS (rediss://); a CA bundle is needed only when the
+# server's certificate does not chain to the system's trusted roots.
+REDIS_CA_CERT = env_str("REDIS_CA_CERT")
+SANDBOX_REDIS_CA_CERT = env_str("SANDBOX_REDIS_CA_CERT", REDIS_CA_CERT)
+# A reader endpoint (replicas) for cache reads that may be slightly stale.
+# Sessions stay on the primary: a learner must read what they just wrote.
+REDIS_READER_URL = env_str("REDIS_READER_URL")
+
+
 CACHES = {
     "default": {
         "BACKEND": "config.cache.ResilientRedisCache",
-        "LOCATION": REDIS_URL,
+        # Django sends writes to the first server and reads to the others.
+        "LOCATION": [REDIS_URL, REDIS_READER_URL] if REDIS_READER_URL else REDIS_URL,
         "KEY_PREFIX": "cachelab",
         "TIMEOUT": 300,
-        "OPTIONS": _redis_options,
+        "OPTIONS": redis_options(REDIS_URL, REDIS_SOCKET_TIMEOUT, REDIS_CA_CERT),
     },
     # A named alias so sessions can be told apart (and purged) separately.
     "sessions": {
         "BACKEND": "config.cache.ResilientRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "cachelab:session",
-        "OPTIONS": _redis_options,
+        "OPTIONS": redis_options(REDIS_URL, REDIS_SOCKET_TIMEOUT, REDIS_CA_CERT),
     },
 }
 

@@ -13,28 +13,25 @@ from functools import cache
 import redis
 from django.conf import settings
 
+from config.redis_config import redis_options
 from learn.sandbox.policy import Limits
 from learn.sandbox.runner import Sandbox
 
 
-def _client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(
-        url,
-        socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT,
-        socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
-        health_check_interval=30,
-    )
+def _client(url: str, ca_cert: str) -> redis.Redis:
+    options = redis_options(url, settings.REDIS_SOCKET_TIMEOUT, ca_cert)
+    return redis.Redis.from_url(url, health_check_interval=30, **options)
 
 
 @cache
 def app_redis() -> redis.Redis:
-    return _client(settings.REDIS_URL)
+    return _client(settings.REDIS_URL, settings.REDIS_CA_CERT)
 
 
 @cache
 def sandbox_admin_redis() -> redis.Redis:
-    """The sandbox server as the URL's user: bookkeeping, never learner input."""
-    return _client(settings.SANDBOX_REDIS_URL)
+    """The sandbox server as the URL's user (health checks; never learner input)."""
+    return _client(settings.SANDBOX_REDIS_URL, settings.SANDBOX_REDIS_CA_CERT)
 
 
 @cache
@@ -50,6 +47,7 @@ def sandbox() -> Sandbox:
         manage_acl=settings.SANDBOX_MANAGE_ACL,
         limits=Limits(burst=settings.SANDBOX_BURST, rate=settings.SANDBOX_RATE),
         socket_timeout=max(settings.REDIS_SOCKET_TIMEOUT, 1.0),
+        ssl_ca_certs=settings.SANDBOX_REDIS_CA_CERT,
     )
 
 

@@ -143,6 +143,7 @@ class Sandbox:
         manage_acl: bool = True,
         limits: policy.Limits | None = None,
         socket_timeout: float = 1.0,
+        ssl_ca_certs: str = "",
     ) -> None:
         self.url = url
         self.app = app
@@ -155,6 +156,8 @@ class Sandbox:
             "socket_timeout": socket_timeout,
             "socket_connect_timeout": socket_timeout,
         }
+        if ssl_ca_certs and url.startswith("rediss://"):
+            self._admin_kwargs["ssl_ca_certs"] = ssl_ca_certs
         learner = dict(self._admin_kwargs)
         if manage_acl:
             learner.update(username=SANDBOX_USER, password=password)
@@ -177,7 +180,8 @@ class Sandbox:
             return
         try:
             if self.manage_acl:
-                admin = redis.Redis(**self._admin_kwargs)
+                # Through a pool: parse_url's connection_class (TLS) is a pool option.
+                admin = redis.Redis(connection_pool=redis.ConnectionPool(**self._admin_kwargs))
                 try:
                     admin.execute_command(
                         "ACL", "SETUSER", SANDBOX_USER, "reset", "on",

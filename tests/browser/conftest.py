@@ -40,6 +40,10 @@ def pytest_collection_modifyitems(config, items) -> None:
 
 @pytest.fixture(scope="session")
 def browser():
+    from playwright.sync_api import expect
+
+    # A loaded CI machine can take more than the default 5 s to answer.
+    expect.set_options(timeout=15_000)
     path = chromium_path()
     if path is None:
         message = (
