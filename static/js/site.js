@@ -51,10 +51,14 @@
       position = history.length;
     }, true);
 
+    // Clear the prompt once htmx has taken the command, not when the reply
+    // comes back: by then the learner may already be typing the next one.
+    parts.form.addEventListener("htmx:beforeRequest", function () {
+      parts.input.value = "";
+    });
     parts.form.addEventListener("htmx:afterRequest", function () {
       const hint = parts.output.querySelector(".terminal-hint");
       if (hint) hint.remove();
-      parts.input.value = "";
       scrollToEnd(parts.output);
       parts.input.focus();
     });
