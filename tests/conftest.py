@@ -20,6 +20,8 @@ from tests.factories import (
 @pytest.fixture(autouse=True)
 def _clean_redis():
     """Each test starts with empty Redis databases (real servers, never fakes)."""
+    # A test that rewired the caches in place would leak its server into others.
+    assert settings.CACHES["sessions"]["LOCATION"] == settings.REDIS_URL
     for url in (settings.REDIS_URL, settings.SANDBOX_REDIS_URL):
         client = redis.Redis.from_url(url)
         client.flushdb()

@@ -32,10 +32,16 @@ LEARNER = Namespace("conn0000000000000000000a")
 
 def point_app_redis(settings, url: str, ca: str = "", reader: str = "") -> None:
     settings.REDIS_URL, settings.REDIS_CA_CERT = url, ca
-    for alias, config in settings.CACHES.items():
-        location = [url, reader] if reader and alias == "default" else url
-        config.update(LOCATION=location, OPTIONS=redis_options(url, 0.5, ca))
-    settings.CACHES = dict(settings.CACHES)  # fires setting_changed: caches rebuilt
+    # New dicts, never the originals: the settings fixture restores CACHES by
+    # reference, so mutating them would leak this server into later tests.
+    settings.CACHES = {
+        alias: {
+            **config,
+            "LOCATION": [url, reader] if reader and alias == "default" else url,
+            "OPTIONS": redis_options(url, 0.5, ca),
+        }
+        for alias, config in settings.CACHES.items()
+    }
     reset_clients()
 
 

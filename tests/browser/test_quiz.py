@@ -141,6 +141,7 @@ def take_with_keyboard(page, quiz: Quiz) -> None:
 def focus_and_press(page, locator, key: str) -> None:
     """Reach an element by keyboard focus, then use a key on it (no mouse)."""
     locator.focus()
+    expect(locator).to_be_focused()
     page.keyboard.press(key)
 
 
