@@ -140,6 +140,9 @@ def take_with_keyboard(page, quiz: Quiz) -> None:
 
 def focus_and_press(page, locator, key: str) -> None:
     """Reach an element by keyboard focus, then use a key on it (no mouse)."""
+    # Let htmx finish swapping and settling first: settling moves focus to the
+    # feedback (autofocus), which would take it back from the element.
+    expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling")).to_have_count(0)
     locator.focus()
     expect(locator).to_be_focused()
     page.keyboard.press(key)
