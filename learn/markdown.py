@@ -44,7 +44,6 @@ ALLOWED_ATTRIBUTES = {
 class Rendered:
     html: str
     toc: list[dict] = field(default_factory=list)
-    examples: list[str] = field(default_factory=list)
 
 
 def heading_slug(value: str, separator: str = "-") -> str:
@@ -129,5 +128,4 @@ def render_markdown(source: str) -> Rendered:
     return Rendered(
         html=PLACEHOLDER.sub(expand, clean),
         toc=_toc_entries(getattr(md, "toc_tokens", [])),
-        examples=[e.strip("\n") for e in examples],
     )

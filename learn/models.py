@@ -87,19 +87,10 @@ class Learner(models.Model):
         return str(self.user or self.id)
 
 
-class TopicProgressQuerySet(models.QuerySet):
-    def for_learner(self, learner_id: uuid.UUID | str | None) -> "TopicProgressQuerySet":
-        if not learner_id:
-            return self.none()
-        return self.filter(learner_id=learner_id)
-
-
 class TopicProgress(models.Model):
     learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="progress")
     topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="progress")
     read_at = models.DateTimeField(null=True, blank=True)
-
-    objects = TopicProgressQuerySet.as_manager()
 
     class Meta:
         constraints = [

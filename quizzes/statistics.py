@@ -13,8 +13,10 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db import transaction
 from django.db.models import Avg, Count, Q
 
+from quizzes.grading import grade_question_command
 from quizzes.models import Attempt, Question, Quiz, Response
 
 GROUP_SHARE = 0.27
@@ -102,10 +104,6 @@ def regrade(quiz: Quiz, *, apply: bool) -> list[ScoreChange]:
     again against the current setup and checks. With apply=False (the dry
     run) nothing is written.
     """
-    from django.db import transaction
-
-    from quizzes.grading import grade_question_command
-
     changes = []
     with transaction.atomic():
         for attempt in quiz.attempts.finished().select_for_update():

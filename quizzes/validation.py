@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from quizzes.grading import grade_command
 from quizzes.models import Question
 
 
@@ -45,8 +46,6 @@ def command_errors(setup: Sequence[str], checks: Sequence, example: str) -> tupl
     Returns (errors, report): the report shows both runs so an instructor
     sees what the grader saw.
     """
-    from quizzes.grading import grade_command
-
     if not checks:
         return ["Add at least one check: it is what grades the answer."], ""
     if not example.strip():

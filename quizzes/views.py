@@ -59,8 +59,9 @@ def start(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     return redirect("quizzes:question", slug=quiz.slug, attempt_id=attempt.pk, position=position)
 
 
-def question_context(attempt: Attempt, position: int) -> dict:
-    slot = services.slot_at(attempt, position)
+def question_context(attempt: Attempt, position: int, slot=None) -> dict:
+    """What a question screen shows; `slot`: already loaded (just answered)."""
+    slot = slot or services.slot_at(attempt, position)
     total = attempt.slots.count()
     response = getattr(slot, "response", None)
     return {
@@ -97,10 +98,10 @@ def answer(request: HtmxHttpRequest, slug: str, attempt_id: int, position: int) 
     quiz = _quiz(request, slug)
     try:
         attempt = services.owned_attempt(request.learner_id, quiz, attempt_id)
-        services.submit_answer(
+        response = services.submit_answer(
             attempt, position, request.POST.getlist("choice"), request.POST.get("command", "")
         )
-        context = question_context(attempt, position)
+        context = question_context(attempt, position, slot=response.slot)
     except QuizError as error:
         return refuse(request, error, quiz)
     if request.htmx:
