@@ -226,6 +226,9 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 AUTHENTICATION_BACKENDS = ["learn.auth.ThrottledModelBackend"]
+LOGIN_URL = "learn:login"
+LOGIN_REDIRECT_URL = "learn:progress"
+LOGOUT_REDIRECT_URL = "learn:home"
 # Failed log-ins allowed per user name and address before a pause.
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", 15 * 60)

@@ -4,6 +4,7 @@ import uuid
 from django.conf import settings
 from django.core.cache import cache
 from django.db import models
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
@@ -81,7 +82,17 @@ class Learner(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
+    # Set only when the learner opts into the leaderboard: the one name of
+    # theirs other learners ever see. NULL, not "", for "none": the unique
+    # index then ignores the many learners without one.
+    nickname = models.CharField(max_length=24, null=True, blank=True)  # noqa: DJ001
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # "Ada" and "ada" would be indistinguishable on the board.
+            models.UniqueConstraint(Lower("nickname"), name="unique_nickname_ignoring_case")
+        ]
 
     def __str__(self) -> str:
         return str(self.user or self.id)
@@ -91,6 +102,8 @@ class TopicProgress(models.Model):
     learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="progress")
     topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="progress")
     read_at = models.DateTimeField(null=True, blank=True)
+    # The topic's example command lines this learner has run from its page.
+    examples_run = models.JSONField(default=list, blank=True)
 
     class Meta:
         constraints = [

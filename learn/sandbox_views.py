@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
 from learn.http import HtmxHttpRequest
+from learn.progress import record_example_run
 from learn.redis_clients import app_redis, sandbox
 from learn.sandbox.namespace import Namespace, namespace_for
 from learn.sandbox.runner import DOWN, Outcome, SandboxUnavailable
@@ -86,6 +87,9 @@ def sandbox_run(request: HtmxHttpRequest) -> HttpResponse:
             outcome, status = sandbox().run(learner_namespace(request), line, record=True), 200
         except SandboxUnavailable:
             outcome, status = Outcome(reply=UNAVAILABLE, error=True), 503
+    progressed = status == 200 and record_example_run(
+        request.learner_id, request.POST.get("next", ""), form.cleaned_data["command"]
+    )
     command = form.data.get("command", "")
     if _wants_json(request):
         body = {"reply": outcome.reply, "error": outcome.error, "note": outcome.note}
@@ -99,6 +103,8 @@ def sandbox_run(request: HtmxHttpRequest) -> HttpResponse:
             "note": outcome.note,
         }
         response = render(request, "learn/_sandbox_panel.html#entry", {"entry": entry})
+        if progressed:
+            trigger_client_event(response, "progress-changed")
         return trigger_client_event(response, "sandbox-changed") if outcome.changed else response
     return _back(request)
 

@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
+from learn.markdown import REDIS_BLOCK
 from learn.models import Topic
 
 VERSION_KEY = "topics:version"
@@ -56,6 +57,31 @@ def published_topics() -> list[Topic]:
         if version:
             cache.set(key, topics, TIMEOUT)
     return topics
+
+
+def normalise_line(line: str) -> str:
+    """Compare command lines by their words: spacing is not part of a command."""
+    return " ".join(line.split())
+
+
+def topic_examples() -> dict[str, list[str]]:
+    """Each published topic's runnable example lines, spacing normalised."""
+    version = _version()
+    key = f"topics:examples:{version}"
+    examples = cache.get(key) if version else None
+    if examples is None:
+        examples = {
+            slug: [
+                normalise_line(line)
+                for block in REDIS_BLOCK.findall(body)
+                for line in block.splitlines()
+                if line.strip()
+            ]
+            for slug, body in Topic.objects.published().values_list("slug", "body")
+        }
+        if version:
+            cache.set(key, examples, TIMEOUT)
+    return examples
 
 
 def topic_page(slug: str) -> dict | None:

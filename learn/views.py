@@ -6,11 +6,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import trigger_client_event
 
 from learn.http import HtmxHttpRequest
 from learn.models import Topic, TopicProgress
+from learn.progress import WEIGHTS, learner_progress, next_step, score_chart
 from learn.redis_clients import app_redis, sandbox_admin_redis
 from learn.topic_cache import CSRF_PLACEHOLDER, published_topics, shared_html, topic_page
+from quizzes.review import due_count
 
 READ_TOPICS = "read_topics"
 
@@ -30,7 +33,7 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
     for topic in topics:
         topic.is_read = topic.pk in read
     context = {"topics": topics, "read_count": sum(t.is_read for t in topics)}
-    if staff or has_messages(request):
+    if personal(request):
         return render(request, "learn/home.html", context)
     # One shared copy per combination of topics read (few: the course has seven).
     variant = "-".join(str(t.pk) for t in topics if t.is_read) or "none"
@@ -61,7 +64,7 @@ def topic_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     if page is None:
         raise Http404("No such topic")
     is_read = page["topic"].pk in read_topic_ids(request)
-    if has_messages(request):
+    if personal(request):
         return render(request, "learn/topic.html", {**page, "is_read": is_read})
     context = {**page, "is_read": is_read}
     html = shared_html(
@@ -78,9 +81,18 @@ def _render_shared(request: HtmxHttpRequest, template: str, context: dict) -> st
     return render_to_string(template, shared, request=request)
 
 
-def has_messages(request: HttpRequest) -> bool:
-    """Flash messages waiting (cookie or session storage): the page can't be shared."""
-    return "messages" in request.COOKIES or "_messages" in request.session
+def personal(request: HttpRequest) -> bool:
+    """Whether this page shows something of this visitor's own and can't be shared.
+
+    Signed-in visitors see their name in the header; flash messages (cookie or
+    session storage) are one visitor's too. Anonymous visitors without messages
+    share one cached copy per reading state.
+    """
+    return (
+        request.user.is_authenticated
+        or "messages" in request.COOKIES
+        or "_messages" in request.session
+    )
 
 
 @require_POST
@@ -89,8 +101,48 @@ def mark_read(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     TopicProgress.mark_read(request.learner_id, topic)
     request.session[READ_TOPICS] = sorted(read_topic_ids(request) | {topic.pk})
     if request.htmx:
-        return render(request, "learn/topic.html#read-status", {"topic": topic, "is_read": True})
+        response = render(
+            request, "learn/topic.html#read-status", {"topic": topic, "is_read": True}
+        )
+        return trigger_client_event(response, "progress-changed")
     return redirect(topic)
+
+
+@require_GET
+def progress_page(request: HtmxHttpRequest) -> HttpResponse:
+    progress = learner_progress(request.learner_id, with_scores=True)
+    due = due_count(request.learner_id)
+    context = {
+        "progress": progress,
+        "next_step": next_step(request.learner_id, progress, due),
+        "due": due,
+        "chart": score_chart(progress.scores),
+        "weights": WEIGHTS,
+    }
+    return render(request, "learn/progress.html", context)
+
+
+@require_GET
+def progress_summary(request: HtmxHttpRequest) -> HttpResponse:
+    """The home page's personal corner: mastery and where to go next."""
+    progress = learner_progress(request.learner_id)
+    due = due_count(request.learner_id)
+    context = {"progress": progress, "next_step": next_step(request.learner_id, progress, due)}
+    return render(request, "learn/progress.html#summary", context)
+
+
+@require_GET
+def topic_mastery(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    mastery = learner_progress(request.learner_id).for_topic(slug)
+    if mastery is None:
+        raise Http404("No such topic")
+    return render(request, "learn/progress.html#topic-mastery", {"mastery": mastery})
+
+
+@require_GET
+def learner_nav(request: HtmxHttpRequest) -> HttpResponse:
+    """How many reviews are due, for the navigation of pages cached for everyone."""
+    return render(request, "base.html#due-count", {"due": due_count(request.learner_id)})
 
 
 def _check(probe) -> str:

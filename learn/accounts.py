@@ -1,0 +1,224 @@
+"""Accounts are optional: a learner studies anonymously and may sign up later.
+
+Whatever an anonymous learner did (topics read, examples run, quiz attempts,
+review queue, leaderboard place) belongs to the account from the moment they
+sign up or log in. Django's login() already rotates the session key (against
+session fixation) and keeps the session's data, so the anonymous learner id is
+still there when `user_logged_in` fires; the receiver below moves that
+learner's records onto the account's learner.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
+from django.contrib.auth.signals import user_logged_in
+from django.db import transaction
+from django.db.models import Count
+from django.dispatch import receiver
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods
+
+from learn.auth import failures
+from learn.http import HtmxHttpRequest
+from learn.middleware import LEARNER_SESSION_KEY
+from learn.models import Learner, TopicProgress
+
+logger = logging.getLogger(__name__)
+READ_TOPICS = "read_topics"
+
+
+class SignUpForm(UserCreationForm):
+    email = forms.EmailField(
+        required=False, help_text="Optional. Only used to help you reset a forgotten password."
+    )
+
+    class Meta(UserCreationForm.Meta):
+        fields = ("username", "email")
+
+
+class LoginForm(AuthenticationForm):
+    def clean(self) -> dict:
+        username = self.cleaned_data.get("username")
+        if username and failures(self.request, username) >= settings.LOGIN_FAILURE_LIMIT:
+            minutes = max(1, settings.LOGIN_FAILURE_WINDOW // 60)
+            raise forms.ValidationError(
+                f"Too many failed log-ins for this name. Try again in {minutes} minutes.",
+                code="throttled",
+            )
+        return super().clean()
+
+
+class LoginView(auth_views.LoginView):
+    form_class = LoginForm
+    redirect_authenticated_user = True
+
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
+        response = super().form_valid(form)
+        messages.success(self.request, f"Welcome back, {form.get_user().get_username()}.")
+        return response
+
+    def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
+        response = super().form_invalid(form)
+        response.status_code = 400
+        return response
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    success_url = reverse_lazy("learn:progress")
+
+    def form_valid(self, form) -> HttpResponse:
+        response = super().form_valid(form)
+        messages.success(self.request, "Your password has been changed.")
+        return response
+
+    def form_invalid(self, form) -> HttpResponse:
+        response = super().form_invalid(form)
+        response.status_code = 400
+        return response
+
+
+def safe_next(request: HttpRequest, default: str = "learn:progress") -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return default
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HtmxHttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("learn:progress")
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            user = form.save()
+        # Logging in moves the anonymous learner's work onto the new account.
+        login(request, user, backend="learn.auth.ThrottledModelBackend")
+        messages.success(
+            request, f"Welcome, {user.username}. Your progress is saved to your account."
+        )
+        return redirect(safe_next(request))
+    status = 400 if request.method == "POST" else 200
+    context = {"form": form, "next": safe_next(request, "")}
+    return render(request, "registration/signup.html", context, status=status)
+
+
+@receiver(user_logged_in)
+def adopt_anonymous_learner(sender, request: HttpRequest | None, user, **kwargs) -> None:
+    """Give the account the work done in this browser before logging in."""
+    if request is None or not hasattr(request, "session"):
+        return
+    anonymous_id = request.session.get(LEARNER_SESSION_KEY)
+    learner = adopt(anonymous_id, user)
+    request.session[LEARNER_SESSION_KEY] = str(learner.pk)
+    read = TopicProgress.objects.filter(learner=learner, read_at__isnull=False)
+    request.session[READ_TOPICS] = sorted(read.values_list("topic_id", flat=True))
+    request.learner_id = str(learner.pk)
+
+
+def adopt(anonymous_id: str | None, user) -> Learner:
+    """The account's learner after taking in the anonymous one (if any)."""
+    with transaction.atomic():
+        account = Learner.objects.select_for_update().filter(user=user).first()
+        anonymous = (
+            Learner.objects.select_for_update().filter(pk=anonymous_id, user=None).first()
+            if anonymous_id
+            else None
+        )
+        if account is None and anonymous is not None:
+            # First log-in from this browser: the anonymous learner becomes the account's.
+            anonymous.user = user
+            anonymous.save(update_fields=["user"])
+            return anonymous
+        if account is None:
+            return Learner.objects.create(user=user)
+        if anonymous is not None:
+            merge_learners(anonymous, account)
+    return account
+
+
+def merge_learners(source: Learner, target: Learner) -> None:
+    """Move everything of `source` onto `target`, then delete `source`.
+
+    Where both hold a record of the same thing, the one that says more is
+    kept (earliest read, every example either ran, the review card with more
+    history); attempts are all kept, since each is a piece of history.
+    """
+    from quizzes import leaderboard
+    from quizzes.models import Attempt, ReviewItem
+
+    _merge_topic_progress(source, target)
+    _merge_attempts(source, target, Attempt)
+    _merge_review_items(source, target, ReviewItem)
+    if source.nickname and not target.nickname:
+        nickname, source.nickname = source.nickname, None
+        source.save(update_fields=["nickname"])
+        target.nickname = nickname
+        target.save(update_fields=["nickname"])
+    source_id, target_id = str(source.pk), str(target.pk)
+    source.delete()
+    # Redis mirrors the database: refresh it once the move is committed.
+    transaction.on_commit(lambda: leaderboard.refresh_learner(source_id))
+    transaction.on_commit(lambda: leaderboard.refresh_learner(target_id))
+
+
+def _merge_topic_progress(source: Learner, target: Learner) -> None:
+    kept = {row.topic_id: row for row in TopicProgress.objects.filter(learner=target)}
+    for row in TopicProgress.objects.filter(learner=source):
+        mine = kept.get(row.topic_id)
+        if mine is None:
+            row.learner = target
+            row.save(update_fields=["learner"])
+            continue
+        reads = [t for t in (mine.read_at, row.read_at) if t]
+        mine.read_at = min(reads) if reads else None
+        mine.examples_run = sorted({*mine.examples_run, *row.examples_run})
+        mine.save(update_fields=["read_at", "examples_run"])
+        row.delete()
+
+
+def _merge_attempts(source: Learner, target: Learner, Attempt) -> None:
+    # One open attempt per quiz and learner: where both have one, the one
+    # with fewer answers is finished (and scored) so both stay in the history.
+    theirs = {
+        a.quiz_id: a
+        for a in Attempt.objects.in_progress()
+        .filter(learner=target)
+        .annotate(answered=Count("slots__response"))
+    }
+    for attempt in (
+        Attempt.objects.in_progress()
+        .filter(learner=source, quiz_id__in=theirs)
+        .annotate(answered=Count("slots__response"))
+        .select_related("quiz")
+    ):
+        other = theirs[attempt.quiz_id]
+        loser = attempt if attempt.answered <= other.answered else other
+        loser.quiz = attempt.quiz
+        loser.finish(now=timezone.now())
+    Attempt.objects.filter(learner=source).update(learner=target)
+
+
+def _merge_review_items(source: Learner, target: Learner, ReviewItem) -> None:
+    kept = {item.question_id: item for item in ReviewItem.objects.filter(learner=target)}
+    for item in ReviewItem.objects.filter(learner=source):
+        mine = kept.get(item.question_id)
+        if mine is None:
+            continue
+        # Keep the card with the longer history; the other is the same question.
+        if item.reviews > mine.reviews:
+            mine.delete()
+        else:
+            item.delete()
+    ReviewItem.objects.filter(learner=source).update(learner=target)

@@ -1,0 +1,243 @@
+"""What a learner has done, per topic, and the mastery figure made of it.
+
+Mastery of a topic weighs three kinds of evidence: reading it to the end,
+running its examples in the sandbox, and the best quiz score on it. Quizzes
+weigh most because they are the only evidence that the learner can recall the
+facts unaided; a topic without examples or without a published quiz shares the
+missing weight among the parts it has.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Max
+from django.urls import reverse
+
+from learn.models import Topic, TopicProgress
+from learn.topic_cache import normalise_line, published_topics, topic_examples
+
+WEIGHTS = {"read": 30, "examples": 20, "quiz": 50}
+
+
+@dataclass
+class TopicMastery:
+    topic: Topic
+    read: bool = False
+    examples_total: int = 0
+    examples_run: int = 0
+    has_quiz: bool = False
+    best_score: Decimal | None = None
+
+    @property
+    def mastery(self) -> int:
+        """0–100."""
+        parts = {"read": 1.0 if self.read else 0.0}
+        if self.examples_total:
+            parts["examples"] = self.examples_run / self.examples_total
+        if self.has_quiz:
+            parts["quiz"] = float(self.best_score or 0) / 100
+        weight = sum(WEIGHTS[name] for name in parts)
+        return round(100 * sum(WEIGHTS[name] * value for name, value in parts.items()) / weight)
+
+    @property
+    def started(self) -> bool:
+        return self.read or self.examples_run > 0 or self.best_score is not None
+
+
+@dataclass
+class ScorePoint:
+    quiz_title: str
+    finished_at: datetime
+    score: Decimal
+    passed: bool
+
+
+@dataclass
+class Progress:
+    topics: list[TopicMastery]
+    scores: list[ScorePoint] = field(default_factory=list)
+
+    @property
+    def mastery(self) -> int:
+        """The course as a whole: every published topic counts the same."""
+        if not self.topics:
+            return 0
+        return round(sum(t.mastery for t in self.topics) / len(self.topics))
+
+    def for_topic(self, slug: str) -> TopicMastery | None:
+        return next((t for t in self.topics if t.topic.slug == slug), None)
+
+
+def learner_progress(learner_id: str, *, with_scores: bool = False) -> Progress:
+    """Mastery per published topic: three queries, four with the score history."""
+    from quizzes.models import Attempt, Quiz
+
+    topics = published_topics()
+    examples = topic_examples()
+    rows = {
+        row.topic_id: row
+        for row in TopicProgress.objects.filter(learner_id=learner_id).only(
+            "topic_id", "read_at", "examples_run"
+        )
+    }
+    finished = Attempt.objects.finished().filter(
+        learner_id=learner_id, quiz__status=Quiz.Status.PUBLISHED
+    )
+    best = dict(finished.values_list("quiz__topic_id").annotate(best=Max("score")).order_by())
+    quiz_topics = set(Quiz.objects.published().values_list("topic_id", flat=True))
+    result = []
+    for topic in topics:
+        row = rows.get(topic.pk)
+        lines = examples.get(topic.slug, [])
+        ran = set(row.examples_run) if row else set()
+        result.append(
+            TopicMastery(
+                topic=topic,
+                read=bool(row and row.read_at),
+                examples_total=len(lines),
+                examples_run=len(ran.intersection(lines)),
+                has_quiz=topic.pk in quiz_topics,
+                best_score=best.get(topic.pk),
+            )
+        )
+    progress = Progress(topics=result)
+    if with_scores:
+        progress.scores = [
+            ScorePoint(title, finished_at, score, passed)
+            for title, finished_at, score, passed in finished.order_by("finished_at").values_list(
+                "quiz__title", "finished_at", "score", "passed"
+            )
+        ]
+    return progress
+
+
+@dataclass
+class NextStep:
+    label: str
+    url: str
+    why: str
+
+
+def next_step(learner_id: str, progress: Progress, due_reviews: int = 0) -> NextStep | None:
+    """Where to pick up: an unfinished quiz, then the next unread topic, then a quiz."""
+    from quizzes.models import Attempt
+
+    open_attempt = (
+        Attempt.objects.in_progress()
+        .filter(learner_id=learner_id, quiz__status="published")
+        .select_related("quiz")
+        .order_by("-started_at")
+        .first()
+    )
+    if open_attempt and not open_attempt.time_is_up():
+        return NextStep(
+            f"Resume the quiz “{open_attempt.quiz.title}”",
+            open_attempt.quiz.get_absolute_url(),
+            "You have a quiz in progress.",
+        )
+    topics = progress.topics
+    # Carry on after the last topic read, not from the top: that's where they were.
+    last_read = max((i for i, t in enumerate(topics) if t.read), default=-1)
+    ordered = topics[last_read + 1 :] + topics[: last_read + 1]
+    unread = next((t for t in ordered if not t.read), None)
+    if unread:
+        verb = "Continue with" if last_read >= 0 else "Start with"
+        return NextStep(
+            f"{verb} “{unread.topic.title}”",
+            unread.topic.get_absolute_url(),
+            "The next topic you haven't read yet.",
+        )
+    if due_reviews:
+        return NextStep(
+            f"Review {due_reviews} question{'s' if due_reviews != 1 else ''}",
+            reverse("review:page"),
+            "Questions you missed are due for another go.",
+        )
+    untested = next((t for t in topics if t.has_quiz and (t.best_score or 0) < 100), None)
+    if untested:
+        return NextStep(
+            f"Test yourself on “{untested.topic.title}”",
+            reverse("quizzes:list") + f"#topic-{untested.topic.slug}",
+            "Your best score there has room to grow.",
+        )
+    return None
+
+
+def record_example_run(learner_id: str, page_path: str, line: str) -> bool:
+    """Count a sandbox command towards a topic when it is one of that topic's examples.
+
+    `page_path` is the page the panel sits on; only topic pages count. Returns
+    whether the learner's progress changed.
+    """
+    prefix = "/topics/"
+    if not page_path.startswith(prefix):
+        return False
+    slug = page_path[len(prefix) :].strip("/")
+    lines = topic_examples().get(slug)
+    wanted = normalise_line(line)
+    if not lines or wanted not in lines:
+        return False
+    from learn.models import Learner
+
+    topic_id = next((t.pk for t in published_topics() if t.slug == slug), None)
+    if topic_id is None:
+        return False
+    with transaction.atomic():
+        learner, _ = Learner.objects.get_or_create(id=learner_id)
+        row, _ = TopicProgress.objects.select_for_update().get_or_create(
+            learner=learner, topic_id=topic_id
+        )
+        if wanted in row.examples_run:
+            return False
+        row.examples_run = sorted({*row.examples_run, wanted})
+        row.save(update_fields=["examples_run"])
+    return True
+
+
+@dataclass
+class ChartPoint:
+    x: float
+    y: float
+    label: str
+
+
+@dataclass
+class Chart:
+    width: int
+    height: int
+    points: list[ChartPoint]
+    gridlines: list[tuple[float, int]]
+    line: str
+
+
+def score_chart(scores: list[ScorePoint], width: int = 640, height: int = 240) -> Chart | None:
+    """Geometry of the quiz-score chart, in SVG user units; None with no scores.
+
+    Attempts are spaced evenly in the order they were finished: a learner cares
+    about the trend across attempts more than about the calendar gaps.
+    """
+    if not scores:
+        return None
+    left, right, top, bottom = 44, 16, 12, 28
+    plot_w, plot_h = width - left - right, height - top - bottom
+    step = plot_w / (len(scores) - 1) if len(scores) > 1 else 0
+    points = []
+    for index, point in enumerate(scores):
+        x = left + (index * step if len(scores) > 1 else plot_w / 2)
+        y = top + plot_h * (1 - float(point.score) / 100)
+        when = point.finished_at.strftime("%d %b %Y")
+        verdict = "passed" if point.passed else "not passed"
+        points.append(
+            ChartPoint(
+                round(x, 1),
+                round(y, 1),
+                f"{point.quiz_title}, {when}: {point.score:.0f}% ({verdict})",
+            )
+        )
+    gridlines = [(round(top + plot_h * (1 - value / 100), 1), value) for value in (0, 50, 100)]
+    line = " ".join(f"{p.x},{p.y}" for p in points)
+    return Chart(width, height, points, gridlines, line)
