@@ -9,11 +9,14 @@ When Redis is away, pages come straight from the database.
 from __future__ import annotations
 
 import secrets
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 
 from django.core.cache import cache
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from learn.markdown import REDIS_BLOCK
@@ -27,6 +30,39 @@ TIMEOUT = 60 * 60 * 24
 # per page; an edit made through another process shows within that second.
 VERSION_MEMO_SECONDS = 1.0
 _memo: dict[str, object] = {"version": None, "until": 0.0}
+# Hits and misses of the page cache, per day (shown on /inside/). Lookups only
+# tally them in memory; the view writes the tally in the one round trip it
+# makes anyway (learn/inside.py), so counting costs no extra trip per lookup.
+STATS_KEY = "cachelab:stats:pagecache:{day}"
+STATS_TTL = 3 * 24 * 60 * 60
+_tally = threading.local()
+
+
+def _count(hit: bool) -> None:
+    counts = getattr(_tally, "counts", None)
+    if counts is None:
+        counts = _tally.counts = Counter()
+    counts["hit" if hit else "miss"] += 1
+
+
+def take_counts() -> Counter:
+    """This thread's page-cache hits and misses not yet written, now forgotten."""
+    counts, _tally.counts = getattr(_tally, "counts", None) or Counter(), None
+    return counts
+
+
+def stats_key(day: str | None = None) -> str:
+    return STATS_KEY.format(day=day or timezone.now().date().isoformat())
+
+
+def queue_counts(pipe) -> None:
+    """Add the pending hit and miss counts to a Redis pipeline the caller executes."""
+    counts = take_counts()
+    if counts:
+        key = stats_key()
+        for field, amount in counts.items():
+            pipe.hincrby(key, field, amount)
+        pipe.expire(key, STATS_TTL)
 
 
 def _version() -> str | None:
@@ -89,6 +125,8 @@ def topic_page(slug: str) -> dict | None:
     version = _version()
     key = f"topics:page:{version}:{slug}"
     page = cache.get(key) if version else None
+    if version:
+        _count(hit=page is not None)
     if page is None:
         topic = Topic.objects.published().filter(slug=slug).first()
         if topic is None:
@@ -109,6 +147,8 @@ def shared_html(variant: str, render: Callable[[], str]) -> str:
     version = _version()
     key = f"topics:html:{version}:{variant}"
     html = cache.get(key) if version else None
+    if version:
+        _count(hit=html is not None)
     if html is None:
         html = render()
         if version:

@@ -21,6 +21,7 @@ urlpatterns = [
     path("progress/summary", views.progress_summary, name="progress_summary"),
     path("progress/topics/<slug:slug>", views.topic_mastery, name="topic_mastery"),
     path("me/nav", views.learner_nav, name="learner_nav"),
+    path("inside/", views.inside_page, name="inside"),
     path("accounts/signup/", accounts.signup, name="signup"),
     path("accounts/login/", accounts.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -6,12 +6,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
+from learn import inside
 from learn.http import HtmxHttpRequest
 from learn.models import Topic, TopicProgress
 from learn.progress import WEIGHTS, learner_progress, next_step, score_chart
 from learn.redis_clients import app_redis, sandbox_admin_redis
+from learn.sandbox.runner import DOWN
 from learn.topic_cache import CSRF_PLACEHOLDER, published_topics, shared_html, topic_page
 from quizzes.review import due_count
 
@@ -24,6 +27,7 @@ def read_topic_ids(request: HtmxHttpRequest) -> set[int]:
 
 
 @require_GET
+@inside.counts_page_cache
 def home(request: HtmxHttpRequest) -> HttpResponse:
     staff = request.user.is_staff
     topics = (
@@ -48,6 +52,7 @@ def _visible_topic(request: HtmxHttpRequest, slug: str) -> Topic:
 
 
 @require_GET
+@inside.counts_visitors
 def topic_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     if request.user.is_staff:
         topic = _visible_topic(request, slug)
@@ -143,6 +148,18 @@ def topic_mastery(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 def learner_nav(request: HtmxHttpRequest) -> HttpResponse:
     """How many reviews are due, for the navigation of pages cached for everyone."""
     return render(request, "base.html#due-count", {"due": due_count(request.learner_id)})
+
+
+@vary_on_headers("HX-Request")
+@require_GET
+def inside_page(request: HtmxHttpRequest) -> HttpResponse:
+    """Inside CacheLab: a live, read-only look at how the site uses its own Redis."""
+    try:
+        snapshot = inside.snapshot()
+    except DOWN:
+        snapshot = None  # the page says Redis is unavailable
+    template = "learn/inside.html#panels" if request.htmx else "learn/inside.html"
+    return render(request, template, {"snapshot": snapshot, "lessons": inside.LESSONS})
 
 
 def _check(probe) -> str:

@@ -12,7 +12,7 @@ from django.utils.text import slugify
 
 from quizzes.gift import GiftError
 from quizzes.gift_io import check_gift, export_quizzes, import_gift
-from quizzes.models import Attempt, Choice, CommandCheck, Question, Quiz, Tag
+from quizzes.models import Attempt, Choice, CommandCheck, Question, Quiz, ReviewItem, Tag
 from quizzes.statistics import quiz_statistics, regrade
 from quizzes.validation import DraftChoice, choice_errors, command_errors
 
@@ -410,3 +410,17 @@ class TagAdmin(admin.ModelAdmin):
     @admin.display(description="Questions", ordering="n")
     def question_count(self, tag: Tag) -> int:
         return tag.n
+
+
+@admin.register(ReviewItem)
+class ReviewItemAdmin(admin.ModelAdmin):
+    """Learners' review queues, to look at: the scheduler alone writes them."""
+
+    list_display = ["question", "learner", "due", "state", "reviews", "lapses", "last_correct"]
+    list_filter = ["state", "last_correct", "question__quiz"]
+    list_select_related = ["question", "learner", "learner__user"]
+    date_hierarchy = "due"
+    readonly_fields = [f.name for f in ReviewItem._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False

@@ -7,9 +7,11 @@ import random
 import secrets
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
 
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
@@ -271,6 +273,12 @@ class Attempt(models.Model):
         self.score = self.compute_score()
         self.passed = self.score >= self.quiz.pass_mark
         self.save(update_fields=["finished_at", "score", "passed"])
+        # Imported here: the leaderboard module builds on these models. Redis is
+        # touched only once the score is committed; robust: a failed award is
+        # logged, never the learner's problem.
+        from quizzes import leaderboard
+
+        transaction.on_commit(partial(leaderboard.award, self), robust=True)
 
     def extend(self, minutes: int) -> None:
         self.deadline = max(self.deadline, timezone.now()) + timedelta(minutes=minutes)
@@ -312,3 +320,82 @@ class Response(models.Model):
 
     def __str__(self) -> str:
         return f"{self.slot}: {'right' if self.correct else 'wrong'}"
+
+
+class ReviewItemQuerySet(models.QuerySet):
+    def live(self) -> ReviewItemQuerySet:
+        """Items whose question a learner may still see (its quiz and topic are published)."""
+        return self.filter(question__quiz__status=Quiz.Status.PUBLISHED).filter(
+            question__quiz__topic__published=True
+        )
+
+    def due(self, learner_id, now=None) -> ReviewItemQuerySet:
+        return (
+            self.live()
+            .filter(learner_id=learner_id, due__lte=now or timezone.now())
+            .exclude(Exists(in_open_attempt(learner_id)))
+        )
+
+
+def in_open_attempt(learner_id, question: object = None) -> models.QuerySet:
+    """Slots of the learner's unfinished attempts holding `question` (default: the
+    outer query's question, for use in Exists).
+
+    Reviewing a question while a quiz asks it would hand over the answer (and,
+    in a quiz with feedback at the end, reveal early that it was missed).
+    """
+    return AttemptQuestion.objects.filter(
+        question=OuterRef("question") if question is None else question,
+        attempt__learner_id=learner_id,
+        attempt__finished_at=None,
+    )
+
+
+class ReviewItem(models.Model):
+    """A question the learner got wrong, in their review queue; scheduled by quizzes.review.
+
+    The scheduling fields are FSRS's card state, kept as columns (not a JSON blob)
+    so the admin and queries can see them; `due` is the one the queue reads.
+    """
+
+    # Same numbers as fsrs.State, so a card converts both ways without a table.
+    class State(models.IntegerChoices):
+        LEARNING = 1, "Learning"
+        REVIEW = 2, "Review"
+        RELEARNING = 3, "Relearning"
+
+    learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="review_items")
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="review_items")
+    due = models.DateTimeField(default=timezone.now)
+    state = models.PositiveSmallIntegerField(choices=State.choices, default=State.LEARNING)
+    step = models.PositiveSmallIntegerField(
+        null=True, blank=True, default=0, help_text="(Re)learning step; empty once in review."
+    )
+    stability = models.FloatField(null=True, blank=True, help_text="FSRS stability, in days.")
+    difficulty = models.FloatField(null=True, blank=True, help_text="FSRS difficulty, 1–10.")
+    reviews = models.PositiveIntegerField(default=0, help_text="Answers given in review.")
+    lapses = models.PositiveIntegerField(
+        default=0, help_text="Wrong answers since it entered the queue (review or quiz)."
+    )
+    last_correct = models.BooleanField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ReviewItemQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["learner", "question"], name="one_review_item_per_question"
+            )
+        ]
+        # The queue is always one learner's items by due date: the navigation
+        # counts them on every page, so the count is a range scan of this index.
+        indexes = [models.Index(fields=["learner", "due"], name="review_queue")]
+
+    def __str__(self) -> str:
+        return f"{self.learner} · {self.question}"
+
+    def is_due(self, now=None) -> bool:
+        return self.due <= (now or timezone.now())

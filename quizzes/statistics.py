@@ -16,6 +16,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Avg, Count, Q
 
+from quizzes import leaderboard
 from quizzes.grading import grade_question_command
 from quizzes.models import Attempt, Question, Quiz, Response
 
@@ -134,6 +135,10 @@ def regrade(quiz: Quiz, *, apply: bool) -> list[ScoreChange]:
             if apply:
                 attempt.score, attempt.passed = new, new >= quiz.pass_mark
                 attempt.save(update_fields=["score", "passed"])
+        if apply and changes:
+            # Points come from right answers: the boards follow the new grades.
+            learners = {str(change.attempt.learner_id) for change in changes}
+            transaction.on_commit(lambda: [leaderboard.refresh_learner(i) for i in learners])
     return changes
 
 

@@ -317,3 +317,18 @@ def test_a_wrong_old_password_changes_nothing(client):
     assert b"old password was entered incorrectly" in response.content
     user.refresh_from_db()
     assert user.check_password(PASSWORD)
+
+
+def test_a_signed_in_page_never_reaches_the_shared_cache(client, course):
+    from django.test import Client
+
+    client.force_login(UserFactory(username="grace"))
+    assert b"grace" in client.get(reverse("learn:topic", args=["first"])).content
+    assert b"grace" in client.get(reverse("learn:home")).content
+
+    stranger = Client()
+    topic = stranger.get(reverse("learn:topic", args=["first"])).content
+    home = stranger.get(reverse("learn:home")).content
+
+    assert b"grace" not in topic and b"grace" not in home
+    assert b"Log in" in topic and b"Log in" in home

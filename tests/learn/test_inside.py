@@ -1,0 +1,194 @@
+"""/inside/: a live, read-only view of how the site uses its own Redis."""
+
+import re
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+from django.urls import reverse
+
+from config.embedded import start_server
+from learn import inside, topic_cache
+from learn.content_loader import topic_files
+from learn.markdown import render_markdown
+from learn.redis_clients import reset_clients
+from quizzes import leaderboard
+from tests.factories import LearnerFactory, UserFactory
+
+pytestmark = [pytest.mark.django_db, pytest.mark.redis]
+
+INSIDE = reverse("learn:inside")
+
+
+@pytest.fixture(autouse=True)
+def _no_counts_from_earlier_tests():
+    """Page-cache counts wait in memory until a view writes them: start from none."""
+    topic_cache.take_counts()
+
+
+def commands_processed(client) -> int:
+    stats = client.info("stats")
+    if "total_commands_processed" in stats:
+        return stats["total_commands_processed"]
+    return sum(node["total_commands_processed"] for node in stats.values())  # a cluster
+
+
+def snapshot_of(response) -> inside.Snapshot:
+    assert response.status_code == 200
+    return response.context["snapshot"]
+
+
+def test_it_counts_sessions_without_reading_them():
+    visitors = [Client() for _ in range(3)]
+    for visitor in visitors:
+        visitor.get(reverse("learn:home"))
+
+    response = Client().get(INSIDE)
+
+    sessions = snapshot_of(response).sessions
+    assert sessions.count == 3 and not sessions.capped
+    # Thirty-day sessions: all three have more than a week left.
+    assert dict(sessions.ttls)["over a week"] == 3
+    assert visitors[0].session["learner_id"] not in response.content.decode()
+
+
+def test_it_counts_each_learner_once_per_topic_and_day(app_redis, topic_factory):
+    first, second = topic_factory(title="First"), topic_factory(title="Second")
+    ann, bob = Client(), Client()
+    ann.get(first.get_absolute_url())
+    ann.get(first.get_absolute_url())
+    bob.get(first.get_absolute_url())
+    bob.get(second.get_absolute_url())
+
+    response = Client().get(INSIDE)
+
+    counts = {row.slug: row.count for row in snapshot_of(response).visitors}
+    assert counts == {first.slug: 2, second.slug: 1}
+    assert 0 < app_redis.ttl(inside.visitors_key(first.slug)) <= 2 * 24 * 60 * 60
+
+
+def test_a_missing_topic_counts_no_visitor(client, app_redis):
+    client.get(reverse("learn:topic", args=["no-such-topic"]))
+
+    assert not list(app_redis.scan_iter(match="cachelab:visitors:*"))
+
+
+def test_it_shows_the_page_cache_hits_and_misses_of_the_day(client, topic):
+    client.get(topic.get_absolute_url())  # misses: the topic's data and its page
+    client.get(topic.get_absolute_url())  # hits: both
+
+    response = Client().get(INSIDE)
+
+    snapshot = snapshot_of(response)
+    assert (snapshot.hits, snapshot.misses, snapshot.hit_percent) == (2, 2, 50)
+    assert re.search(r"Hit ratio</dt><dd>50%", response.content.decode())
+
+
+def test_counting_adds_one_round_trip_and_no_query_to_a_repeat_topic_view(
+    client, topic, app_redis, django_assert_max_num_queries
+):
+    client.get(topic.get_absolute_url())
+    before = commands_processed(app_redis)
+    asking = commands_processed(app_redis) - before  # INFO counts itself
+
+    with django_assert_max_num_queries(0):
+        client.get(topic.get_absolute_url())
+
+    # Session, version, page data, whole page; then one pipeline of four
+    # (HINCRBY, EXPIRE, PFADD, EXPIRE).
+    assert commands_processed(app_redis) - before - 2 * asking <= 4 + 4
+
+
+def test_it_lists_the_leaderboard_keys_with_sizes_and_ttls(client, app_redis):
+    LearnerFactory(nickname="Ada")
+    LearnerFactory(nickname="Bob")
+    leaderboard.rebuild()
+
+    response = client.get(INSIDE)
+
+    boards = {board.name: board for board in snapshot_of(response).boards}
+    assert boards[leaderboard.ALL_KEY].members == 2
+    assert boards[leaderboard.ALL_KEY].expires_in == "no expiry"
+
+
+def test_it_counts_rate_limit_buckets_and_login_throttles(client, settings, user):
+    settings.SANDBOX_RATE = 0.1  # a bucket then lives for minutes, not seconds
+    client.post(reverse("learn:sandbox_run"), {"command": "SET greeting hello"})
+    Client().login(username=user.username, password="wrong")
+    Client().login(username=UserFactory().username, password="wrong")
+
+    snapshot = snapshot_of(client.get(INSIDE))
+
+    assert snapshot.rate_limits.count == 1 and snapshot.rate_limits.longest_ttl > 60
+    assert snapshot.login_throttles.count == 2
+    assert 0 < snapshot.login_throttles.longest_ttl <= settings.LOGIN_FAILURE_WINDOW
+
+
+def test_it_says_at_least_when_there_are_more_keys_than_it_reads(monkeypatch):
+    for _ in range(3):
+        Client().get(reverse("learn:home"))
+    monkeypatch.setattr(inside, "SCAN_CAP", 2)
+
+    response = Client().get(INSIDE)
+
+    sessions = snapshot_of(response).sessions
+    assert sessions.capped and sessions.count <= 2
+    assert f"<strong>{sessions.count}+</strong> session" in response.content.decode()
+
+
+def test_the_reads_are_cached_for_a_few_seconds(client, app_redis):
+    client.get(INSIDE)
+
+    key = cache.make_key(inside.SNAPSHOT_KEY)
+    assert 0 < app_redis.ttl(key) <= inside.SNAPSHOT_SECONDS
+
+
+def test_each_panel_links_to_the_section_that_teaches_it(client):
+    shipped = {item.slug: render_markdown(item.body).html for item in topic_files()}
+
+    html = client.get(INSIDE).content.decode()
+
+    for lesson in inside.LESSONS.values():
+        assert f'id="{lesson.anchor}"' in shipped[lesson.slug], lesson
+        url = reverse("learn:topic", args=[lesson.slug])
+        assert f'href="{url}#{lesson.anchor}"' in html
+
+
+def test_htmx_refresh_returns_only_the_panels(client):
+    response = client.get(INSIDE, HTTP_HX_REQUEST="true")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.lstrip().startswith('<div id="inside-panels"') and "<html" not in html
+
+
+@pytest.mark.parametrize("method", ["post", "put", "delete"])
+def test_it_is_read_only(client, method):
+    assert getattr(client, method)(INSIDE).status_code == 405
+
+
+@pytest.fixture
+def own_app_redis(settings):
+    """A server of this test's own, so stopping it cannot disturb other tests."""
+    if settings.REDIS_CLUSTER:
+        pytest.skip("stops a single server of its own; cluster outages are tested elsewhere")
+    server = start_server()
+    settings.REDIS_URL = server.url
+    settings.CACHES = {
+        alias: {**config, "LOCATION": server.url} for alias, config in settings.CACHES.items()
+    }
+    reset_clients()
+    yield server
+    server.stop()
+
+
+def test_it_says_so_when_redis_is_away(client, own_app_redis, topic):
+    client.get(INSIDE)
+    own_app_redis.stop()
+
+    response = client.get(INSIDE)
+    topic_view = client.get(topic.get_absolute_url())
+
+    assert response.status_code == 200
+    assert "Redis is unavailable right now" in response.content.decode()
+    assert topic_view.status_code == 200
