@@ -22,6 +22,7 @@ from django.utils.text import slugify
 REDIS_BLOCK = re.compile(r"^```redis[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 DIAGRAM_LINE = re.compile(r"^\[\[diagram:([a-z0-9-]+)\]\][ \t]*$", re.MULTILINE)
 PLACEHOLDER = re.compile(r"<p>CACHELAB(EXAMPLE|DIAGRAM)(\d+)</p>")
+TABLE_TAG = re.compile(r"<table(?=[\s>])")
 
 ALLOWED_TAGS = {
     "a", "abbr", "aside", "b", "blockquote", "br", "code", "dd", "del", "details",
@@ -72,7 +73,8 @@ def example_html(commands: str) -> str:
     return (
         '<figure class="redis-example">'
         "<figcaption>Try it in the sandbox</figcaption>"
-        f'<pre><code class="language-redis">{html.escape(lines)}</code></pre>'
+        # Focusable: a long line scrolls sideways, and the keyboard must reach it too.
+        f'<pre tabindex="0"><code class="language-redis">{html.escape(lines)}</code></pre>'
         '<button type="button" class="button run-example" data-run-example>'
         'Run<span class="visually-hidden"> this example in the sandbox</span></button>'
         "</figure>"
@@ -125,6 +127,9 @@ def render_markdown(source: str) -> Rendered:
             return f'<p class="missing">Diagram “{html.escape(diagrams[index])}” is missing.</p>'
         return f'<figure class="diagram-figure">{svg}</figure>'
 
+    # A wide table scrolls sideways on a narrow screen (site.css); being focusable
+    # lets a keyboard user reach it and scroll it with the arrow keys.
+    clean = TABLE_TAG.sub('<table tabindex="0"', clean)
     return Rendered(
         html=PLACEHOLDER.sub(expand, clean),
         toc=_toc_entries(getattr(md, "toc_tokens", [])),

@@ -17,7 +17,7 @@ def test_a_new_learner_reads_a_topic_and_moves_to_the_next(page, course):
     page.goto("/")
     expect(page.get_by_role("heading", name="Learn Amazon ElastiCache by doing")).to_be_visible()
 
-    page.get_by_role("link", name="What ElastiCache is").click()
+    page.get_by_role("link", name="What ElastiCache is", exact=True).click()
     expect(page.get_by_role("heading", level=1, name="What ElastiCache is")).to_be_visible()
     expect(page.get_by_role("navigation", name="On this page")).to_be_visible()
 
