@@ -138,23 +138,49 @@ SANDBOX_REDIS_CA_CERT = env_str("SANDBOX_REDIS_CA_CERT", REDIS_CA_CERT)
 # A reader endpoint (replicas) for cache reads that may be slightly stale.
 # Sessions stay on the primary: a learner must read what they just wrote.
 REDIS_READER_URL = env_str("REDIS_READER_URL")
+# ElastiCache "cluster mode enabled": REDIS_URL is the configuration endpoint,
+# keys spread over shards by hash slot (see config/redis_config.py for the key
+# rule that follows). Such a cluster has no reader endpoint; its replicas may
+# serve the page cache's reads instead (REDIS_CLUSTER_REPLICA_READS).
+REDIS_CLUSTER = env_bool("REDIS_CLUSTER", False)
+REDIS_CLUSTER_REPLICA_READS = env_bool("REDIS_CLUSTER_REPLICA_READS", False)
+if REDIS_CLUSTER and REDIS_READER_URL:
+    raise ImproperlyConfigured(
+        "REDIS_READER_URL does not combine with REDIS_CLUSTER: a cluster has no reader "
+        "endpoint. Unset it; REDIS_CLUSTER_REPLICA_READS=1 reads from the shards' replicas."
+    )
+if REDIS_CLUSTER_REPLICA_READS and not REDIS_CLUSTER:
+    raise ImproperlyConfigured(
+        "REDIS_CLUSTER_REPLICA_READS needs REDIS_CLUSTER=1; without cluster mode, name a "
+        "reader endpoint in REDIS_READER_URL."
+    )
+if REDIS_CLUSTER:
+    _REDIS_CACHE = "config.cache.ResilientRedisClusterCache"
+else:
+    _REDIS_CACHE = "config.cache.ResilientRedisCache"
+
+
+def _cache_options(replica_reads: bool = False) -> dict:
+    options = redis_options(REDIS_URL, REDIS_SOCKET_TIMEOUT, REDIS_CA_CERT)
+    return {**options, "replica_reads": True} if replica_reads else options
 
 
 CACHES = {
     "default": {
-        "BACKEND": "config.cache.ResilientRedisCache",
+        "BACKEND": _REDIS_CACHE,
         # Django sends writes to the first server and reads to the others.
         "LOCATION": [REDIS_URL, REDIS_READER_URL] if REDIS_READER_URL else REDIS_URL,
         "KEY_PREFIX": "cachelab",
         "TIMEOUT": 300,
-        "OPTIONS": redis_options(REDIS_URL, REDIS_SOCKET_TIMEOUT, REDIS_CA_CERT),
+        "OPTIONS": _cache_options(replica_reads=REDIS_CLUSTER_REPLICA_READS),
     },
     # A named alias so sessions can be told apart (and purged) separately.
+    # Never read from replicas: a learner must read what they just wrote.
     "sessions": {
-        "BACKEND": "config.cache.ResilientRedisCache",
+        "BACKEND": _REDIS_CACHE,
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "cachelab:session",
-        "OPTIONS": redis_options(REDIS_URL, REDIS_SOCKET_TIMEOUT, REDIS_CA_CERT),
+        "OPTIONS": _cache_options(),
     },
 }
 

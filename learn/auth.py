@@ -45,7 +45,9 @@ def count_failure(sender, credentials, request=None, **kwargs) -> None:
     if not username:
         return
     try:
-        pipe = app_redis().pipeline()
+        # MULTI/EXEC, so a count never outlives its window; one key, so it
+        # also runs as a transaction on a cluster.
+        pipe = app_redis().pipeline(transaction=True)
         pipe.incr(_key(request, username)).expire(
             _key(request, username), settings.LOGIN_FAILURE_WINDOW
         )

@@ -1,19 +1,26 @@
 """The one place Redis clients are built, lazily, one per role.
 
-- app: the site's own Redis (sessions, caches, leaderboards).
+- app: the site's own Redis (sessions, caches, leaderboards). A Redis Cluster
+  client when REDIS_CLUSTER is on; multi-key commands then need keys sharing
+  a {hash tag} (config/redis_config.py).
 - sandbox: the server learners type into. Never the same server as app.
 
 Every client has socket timeouts so a dead server fails a request quickly.
 """
 
+from __future__ import annotations
+
 import hashlib
 import hmac
+import threading
+from collections.abc import Callable
 from functools import cache
+from typing import Any
 
 import redis
 from django.conf import settings
 
-from config.redis_config import redis_options
+from config.redis_config import AppRedisCluster, cluster_client, redis_options
 from learn.sandbox.policy import Limits
 from learn.sandbox.runner import Sandbox
 
@@ -23,8 +30,44 @@ def _client(url: str, ca_cert: str) -> redis.Redis:
     return redis.Redis.from_url(url, health_check_interval=30, **options)
 
 
+class LazyCluster:
+    """The app's cluster client, connected on first use.
+
+    redis.Redis connects when it first sends a command, so building one never
+    fails; a RedisCluster discovers its shards as it is built, and would fail
+    there when the cluster is down. This keeps the first contract: getting the
+    client never raises, a command does, where callers handle outages.
+    """
+
+    def __init__(self, build: Callable[[], AppRedisCluster]) -> None:
+        self._build = build
+        self._client: AppRedisCluster | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def client(self) -> AppRedisCluster:
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = self._build()
+        return self._client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+    def close(self) -> None:
+        """Close every node's connections, if it ever connected."""
+        if self._client is not None:
+            self._client.close()
+
+
 @cache
-def app_redis() -> redis.Redis:
+def app_redis() -> redis.Redis | LazyCluster:
+    if settings.REDIS_CLUSTER:
+        options = redis_options(
+            settings.REDIS_URL, settings.REDIS_SOCKET_TIMEOUT, settings.REDIS_CA_CERT
+        )
+        return LazyCluster(lambda: cluster_client(settings.REDIS_URL, **options))
     return _client(settings.REDIS_URL, settings.REDIS_CA_CERT)
 
 
@@ -53,6 +96,8 @@ def sandbox() -> Sandbox:
 
 def reset_clients() -> None:
     """Forget built clients (tests that point settings at another server)."""
+    if app_redis.cache_info().currsize and isinstance(app_redis(), LazyCluster):
+        app_redis().close()  # a pool per node: not left for the garbage collector
     app_redis.cache_clear()
     sandbox_admin_redis.cache_clear()
     sandbox.cache_clear()

@@ -85,7 +85,8 @@ def sandbox_run(request: HtmxHttpRequest) -> HttpResponse:
         line = form.cleaned_data["command"]
         try:
             outcome, status = sandbox().run(learner_namespace(request), line, record=True), 200
-        except SandboxUnavailable:
+        # Without the app Redis there are no limits to enforce: refuse rather than run unbounded.
+        except (SandboxUnavailable, *DOWN):
             outcome, status = Outcome(reply=UNAVAILABLE, error=True), 503
     progressed = status == 200 and record_example_run(
         request.learner_id, request.POST.get("next", ""), form.cleaned_data["command"]

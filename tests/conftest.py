@@ -1,6 +1,7 @@
 import pytest
 import redis
 from django.conf import settings
+from redis.cluster import RedisCluster
 
 from learn.redis_clients import reset_clients
 from learn.redis_clients import sandbox as build_sandbox
@@ -17,13 +18,20 @@ from tests.factories import (
 )
 
 
+def raw_app_client() -> redis.Redis | RedisCluster:
+    """A plain client on the app Redis: a cluster client when REDIS_CLUSTER is on."""
+    if settings.REDIS_CLUSTER:
+        return RedisCluster.from_url(settings.REDIS_URL)
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
 @pytest.fixture(autouse=True)
 def _clean_redis():
     """Each test starts with empty Redis databases (real servers, never fakes)."""
     # A test that rewired the caches in place would leak its server into others.
     assert settings.CACHES["sessions"]["LOCATION"] == settings.REDIS_URL
-    for url in (settings.REDIS_URL, settings.SANDBOX_REDIS_URL):
-        client = redis.Redis.from_url(url)
+    # On a cluster, FLUSHDB goes to every primary.
+    for client in (raw_app_client(), redis.Redis.from_url(settings.SANDBOX_REDIS_URL)):
         client.flushdb()
         client.close()
     reset_clients()
@@ -34,7 +42,7 @@ def _clean_redis():
 @pytest.fixture
 def app_redis() -> redis.Redis:
     """A raw client on the app Redis, to check the keys the site wrote."""
-    client = redis.Redis.from_url(settings.REDIS_URL)
+    client = raw_app_client()
     yield client
     client.close()
 

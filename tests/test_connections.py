@@ -32,11 +32,13 @@ LEARNER = Namespace("conn0000000000000000000a")
 
 def point_app_redis(settings, url: str, ca: str = "", reader: str = "") -> None:
     settings.REDIS_URL, settings.REDIS_CA_CERT = url, ca
+    settings.REDIS_CLUSTER = False  # a single server, even when the run's is a cluster
     # New dicts, never the originals: the settings fixture restores CACHES by
     # reference, so mutating them would leak this server into later tests.
     settings.CACHES = {
         alias: {
             **config,
+            "BACKEND": "config.cache.ResilientRedisCache",
             "LOCATION": [url, reader] if reader and alias == "default" else url,
             "OPTIONS": redis_options(url, 0.5, ca),
         }

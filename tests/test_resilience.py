@@ -62,6 +62,7 @@ def site(tmp_path):
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'site.sqlite3'}",
         "REDIS_URL": app.url,
+        "REDIS_CLUSTER": "0",  # a single server, even when the run's app Redis is a cluster
         "SANDBOX_REDIS_URL": box.url,
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)

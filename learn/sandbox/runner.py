@@ -24,7 +24,12 @@ from dataclasses import dataclass, field
 
 import redis
 from redis.connection import parse_url
-from redis.exceptions import AuthenticationError, ResponseError
+from redis.exceptions import (
+    AuthenticationError,
+    ClusterDownError,
+    ResponseError,
+    SlotNotCoveredError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -37,7 +42,9 @@ from learn.sandbox.resp import ErrorReply, Reply, ReplyParser
 
 SANDBOX_USER = "cachelab-sandbox"
 BOOK = "cachelab:sbx:"
-DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+# The app Redis is away (one server, or a cluster missing a shard); the same
+# as config.redis_config.UNAVAILABLE, kept here so the engine needs no Django.
+DOWN = (RedisConnectionError, RedisTimeoutError, OSError, ClusterDownError, SlotNotCoveredError)
 TRANSACTION_CONTROL = {"multi", "exec", "discard", "watch", "unwatch"}
 EMULATED = {"keys", "scan", "dbsize", "randomkey"}
 # Where a blocking command takes its timeout, in seconds unless noted.
@@ -123,6 +130,15 @@ class Transaction:
         return self.multi or bool(self.watched)
 
 
+def book_key(namespace: Namespace, kind: str) -> str:
+    """A bookkeeping key of one learner, e.g. cachelab:sbx:{<learner>}:rate.
+
+    The {hash tag} puts all of a learner's bookkeeping in one cluster slot, so a
+    command naming several of them works when the app Redis is a cluster.
+    """
+    return f"{BOOK}{{{namespace.name}}}:{kind}"
+
+
 def _arity_ok(info: CommandInfo, argc: int) -> bool:
     return argc == info.arity if info.arity > 0 else argc >= -info.arity
 
@@ -170,7 +186,6 @@ class Sandbox:
             **{**learner, "socket_timeout": self.limits.block_seconds + socket_timeout}
         )
         self.table = CommandTable(self._call)
-        self._bucket = app.register_script(TOKEN_BUCKET)
         self._ready = False
 
     # -- connections ------------------------------------------------------
@@ -272,10 +287,10 @@ class Sandbox:
         return outcome
 
     def log_key(self, namespace: Namespace) -> str:
-        return f"{BOOK}log:{namespace.name}"
+        return book_key(namespace, "log")
 
     def history_key(self, namespace: Namespace) -> str:
-        return f"{BOOK}hist:{namespace.name}"
+        return book_key(namespace, "hist")
 
     def _run(self, namespace: Namespace, line: str) -> Outcome:
         self.ensure_ready()
@@ -372,7 +387,7 @@ class Sandbox:
 
     # -- bookkeeping in the app Redis ------------------------------------
     def index_key(self, namespace: Namespace) -> str:
-        return f"{BOOK}keys:{namespace.name}"
+        return book_key(namespace, "keys")
 
     def _admit(self, namespace: Namespace) -> tuple[bool, Transaction, int | None]:
         """One round trip: take a token, note the activity, read any open
@@ -380,13 +395,15 @@ class Sandbox:
         try:
             now = time.time()
             pipe = self.app.pipeline(transaction=False)
-            self._bucket(
-                keys=[f"{BOOK}rate:{namespace.name}"],
-                args=[self.limits.burst, self.limits.rate, now, 1],
-                client=pipe,
-            )
+            # EVAL, not a registered script: redis-py's cluster pipelines refuse
+            # EVALSHA, and its other pipelines send SCRIPT EXISTS first (a round
+            # trip more). One round trip, on a server or a cluster.
+            pipe.execute_command(
+                "EVAL", TOKEN_BUCKET, 1, book_key(namespace, "rate"),
+                self.limits.burst, self.limits.rate, now, 1,
+            )  # fmt: skip
             pipe.zadd(BOOK + "active", {namespace.name: now})
-            pipe.get(f"{BOOK}tx:{namespace.name}")
+            pipe.get(book_key(namespace, "tx"))
             pipe.scard(self.index_key(namespace))
             allowed, _, raw_tx, key_count = pipe.execute()
             return bool(allowed), Transaction.loads(raw_tx), key_count
@@ -417,14 +434,12 @@ class Sandbox:
 
     def _forget(self, namespace: Namespace) -> None:
         self.app.delete(
-            self.index_key(namespace),
-            f"{BOOK}tx:{namespace.name}",
-            f"{BOOK}rate:{namespace.name}",
+            self.index_key(namespace), book_key(namespace, "tx"), book_key(namespace, "rate")
         )
         self.app.zrem(BOOK + "active", namespace.name)
 
     def _save_tx(self, namespace: Namespace, tx: Transaction) -> None:
-        key = f"{BOOK}tx:{namespace.name}"
+        key = book_key(namespace, "tx")
         if tx.active:
             self.app.set(key, tx.dumps(), ex=3600)
         else:
@@ -579,13 +594,17 @@ class Sandbox:
 
     def _key_count(self, namespace: Namespace, prune: bool) -> int:
         index = self.index_key(namespace)
-        if not prune:
-            return self.app.scard(index)
-        names = list(self.app.smembers(index))
+        try:
+            if not prune:
+                return self.app.scard(index)
+            names = list(self.app.smembers(index))
+        except DOWN:
+            return 0  # the app Redis is away: no index to count, the other bounds hold
         exists = self._pipeline([("EXISTS", namespace.key(n)) for n in names])
         gone = [n for n, e in zip(names, exists, strict=True) if e == 0]
         if gone:
-            self.app.srem(index, *gone)
+            with contextlib.suppress(*DOWN):
+                self.app.srem(index, *gone)
         return len(names) - len(gone)
 
     # -- running ------------------------------------------------------------

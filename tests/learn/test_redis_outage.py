@@ -14,9 +14,11 @@ pytestmark = [pytest.mark.django_db, pytest.mark.redis]
 def own_app_redis(settings):
     """A server of this test's own, so stopping it cannot disturb other tests."""
     server = start_server()
-    settings.REDIS_URL = server.url
+    # A single server, even when the run's app Redis is a cluster (REDIS_CLUSTER).
+    settings.REDIS_URL, settings.REDIS_CLUSTER = server.url, False
     settings.CACHES = {
-        alias: {**config, "LOCATION": server.url} for alias, config in settings.CACHES.items()
+        alias: {**config, "LOCATION": server.url, "BACKEND": "config.cache.ResilientRedisCache"}
+        for alias, config in settings.CACHES.items()
     }
     reset_clients()
     yield server
@@ -51,3 +53,38 @@ def test_a_learner_can_still_record_progress_while_redis_is_down(client, own_app
 
     assert response.status_code == 302
     assert TopicProgress.objects.filter(topic=topic, read_at__isnull=False).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("url", "data", "status"),
+    [
+        # A transaction's state lives in the app Redis: without it, say so.
+        ("learn:sandbox_run", {"command": "MULTI"}, 503),
+        ("learn:sandbox_run", {"command": "WATCH k"}, 503),
+        # A plain command still runs, bounded by the limits that need no bookkeeping.
+        ("learn:sandbox_run", {"command": "SET k v"}, 200),
+        ("learn:sandbox_reset", {}, 503),
+        ("learn:sandbox_clear", {}, 204),
+    ],
+)
+def test_the_sandbox_degrades_without_a_500_while_the_app_redis_is_down(
+    client, own_app_redis, url, data, status
+):
+    client.get(reverse("learn:sandbox"))
+    own_app_redis.stop()
+
+    response = client.post(reverse(url), data, HTTP_ACCEPT="application/json")
+
+    assert response.status_code == status
+    if status == 503:
+        body = response.json()
+        assert "temporarily unavailable" in (body.get("reply") or body.get("message"))
+
+
+def test_the_progress_pages_work_while_the_app_redis_is_down(client, own_app_redis, topic):
+    client.post(reverse("learn:mark_read", args=[topic.slug]))
+    own_app_redis.stop()
+
+    for name in ("learn:progress", "learn:progress_summary", "learn:learner_nav", "review:page"):
+        assert client.get(reverse(name)).status_code == 200, name
+    assert client.get(reverse("leaderboard:page")).status_code == 200
