@@ -172,8 +172,21 @@ def _wait(predicate, timeout: float = 15.0) -> None:
         time.sleep(0.05)
 
 
-def _openssl(folder: Path, *args: str) -> None:
-    subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
+def make_certificates(folder: Path) -> tuple[Path, Path, Path]:
+    """A private CA and a server certificate for 127.0.0.1: (cert, key, CA bundle)."""
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-subj", "/CN=CacheLab test CA", "-keyout", "ca.key", "-out", "ca.crt")  # fmt: skip
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+            "-keyout", "server.key", "-out", "server.csr")  # fmt: skip
+    (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "2", "-extfile", "san.ext",
+            "-out", "server.crt")  # fmt: skip
+    return folder / "server.crt", folder / "server.key", folder / "ca.crt"
 
 
 def start_tls_cluster(
@@ -185,15 +198,7 @@ def start_tls_cluster(
     Returns the cluster, the app's rediss:// URL and the CA bundle's path. The
     node also listens in plain text, for the test's own checks (as `user`).
     """
-    _openssl(workdir, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-             "-subj", "/CN=CacheLab cluster test CA",
-             "-keyout", "ca.key", "-out", "ca.crt")  # fmt: skip
-    _openssl(workdir, "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
-             "-keyout", "node.key", "-out", "node.csr")  # fmt: skip
-    (workdir / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
-    _openssl(workdir, "x509", "-req", "-in", "node.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-             "-CAcreateserial", "-days", "2", "-extfile", "san.ext",
-             "-out", "node.crt")  # fmt: skip
+    cert, key, ca = make_certificates(workdir)
     port, tls_port, bus = free_port(), free_port(), free_port()
     server = start_server(
         [
@@ -203,9 +208,9 @@ def start_tls_cluster(
             "--tls-port", str(tls_port),
             # The bus and the slot map speak TLS: clients are sent to TLS ports.
             "--tls-cluster", "yes",
-            "--tls-cert-file", str(workdir / "node.crt"),
-            "--tls-key-file", str(workdir / "node.key"),
-            "--tls-ca-cert-file", str(workdir / "ca.crt"),
+            "--tls-cert-file", str(cert),
+            "--tls-key-file", str(key),
+            "--tls-ca-cert-file", str(ca),
             "--tls-auth-clients", "no",
         ],
         binary=binary,
@@ -224,4 +229,4 @@ def start_tls_cluster(
     except BaseException:
         cluster.stop()
         raise
-    return cluster, f"rediss://{user}:{password}@127.0.0.1:{tls_port}/0", str(workdir / "ca.crt")
+    return cluster, f"rediss://{user}:{password}@127.0.0.1:{tls_port}/0", str(ca)

@@ -3,6 +3,7 @@ import redis
 from django.conf import settings
 from redis.cluster import RedisCluster
 
+from config.embedded import start_server
 from learn.redis_clients import reset_clients
 from learn.redis_clients import sandbox as build_sandbox
 from learn.sandbox.runner import Sandbox
@@ -45,6 +46,23 @@ def app_redis() -> redis.Redis:
     client = raw_app_client()
     yield client
     client.close()
+
+
+@pytest.fixture
+def own_app_redis(settings):
+    """An app Redis server of this test's own, so stopping it cannot disturb other tests.
+
+    Always a single server, even when the run's app Redis is a cluster (REDIS_CLUSTER).
+    """
+    server = start_server()
+    settings.REDIS_URL, settings.REDIS_CLUSTER = server.url, False
+    settings.CACHES = {
+        alias: {**config, "LOCATION": server.url, "BACKEND": "config.cache.ResilientRedisCache"}
+        for alias, config in settings.CACHES.items()
+    }
+    reset_clients()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from config.redis_config import redis_options
 from learn.redis_clients import reset_clients, sandbox
 from learn.sandbox.namespace import Namespace
 from learn.sandbox.runner import SandboxUnavailable
+from tests.cluster import make_certificates
 from tests.test_embedded import port_is_closed, wait_for
 
 pytestmark = pytest.mark.redis
@@ -55,30 +56,20 @@ def tls_server(tmp_path):
         message = "TLS tests need Debian's redis-server (built with TLS) and openssl"
         pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
 
-    def openssl(*args: str) -> None:
-        subprocess.run(["openssl", *args], cwd=tmp_path, check=True, capture_output=True)
-
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-            "-subj", "/CN=CacheLab test CA", "-keyout", "ca.key", "-out", "ca.crt")  # fmt: skip
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
-            "-keyout", "server.key", "-out", "server.csr")  # fmt: skip
-    (tmp_path / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
-    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-            "-CAcreateserial", "-days", "2", "-extfile", "san.ext",
-            "-out", "server.crt")  # fmt: skip
+    cert, key, ca = make_certificates(tmp_path)
     tls_port = free_port()
     server = start_server(
         [
             "--tls-port", str(tls_port),
-            "--tls-cert-file", str(tmp_path / "server.crt"),
-            "--tls-key-file", str(tmp_path / "server.key"),
-            "--tls-ca-cert-file", str(tmp_path / "ca.crt"),
+            "--tls-cert-file", str(cert),
+            "--tls-key-file", str(key),
+            "--tls-ca-cert-file", str(ca),
             "--tls-auth-clients", "no",
             *SANDBOX_SERVER_ARGS,
         ],
         binary=binary,
     )  # fmt: skip
-    yield server, f"rediss://127.0.0.1:{tls_port}/0", str(tmp_path / "ca.crt")
+    yield server, f"rediss://127.0.0.1:{tls_port}/0", str(ca)
     server.stop()
     reset_clients()
 

@@ -7,11 +7,9 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
-from config.embedded import start_server
 from learn import inside, topic_cache
 from learn.content_loader import topic_files
 from learn.markdown import render_markdown
-from learn.redis_clients import reset_clients
 from quizzes import leaderboard
 from tests.factories import LearnerFactory, UserFactory
 
@@ -165,21 +163,6 @@ def test_htmx_refresh_returns_only_the_panels(client):
 @pytest.mark.parametrize("method", ["post", "put", "delete"])
 def test_it_is_read_only(client, method):
     assert getattr(client, method)(INSIDE).status_code == 405
-
-
-@pytest.fixture
-def own_app_redis(settings):
-    """A server of this test's own, so stopping it cannot disturb other tests."""
-    if settings.REDIS_CLUSTER:
-        pytest.skip("stops a single server of its own; cluster outages are tested elsewhere")
-    server = start_server()
-    settings.REDIS_URL = server.url
-    settings.CACHES = {
-        alias: {**config, "LOCATION": server.url} for alias, config in settings.CACHES.items()
-    }
-    reset_clients()
-    yield server
-    server.stop()
 
 
 def test_it_says_so_when_redis_is_away(client, own_app_redis, topic):

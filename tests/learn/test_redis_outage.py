@@ -3,26 +3,9 @@
 import pytest
 from django.urls import reverse
 
-from config.embedded import start_server
 from learn.models import TopicProgress
-from learn.redis_clients import reset_clients
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
-
-
-@pytest.fixture
-def own_app_redis(settings):
-    """A server of this test's own, so stopping it cannot disturb other tests."""
-    server = start_server()
-    # A single server, even when the run's app Redis is a cluster (REDIS_CLUSTER).
-    settings.REDIS_URL, settings.REDIS_CLUSTER = server.url, False
-    settings.CACHES = {
-        alias: {**config, "LOCATION": server.url, "BACKEND": "config.cache.ResilientRedisCache"}
-        for alias, config in settings.CACHES.items()
-    }
-    reset_clients()
-    yield server
-    server.stop()
 
 
 def test_pages_degrade_and_recover_without_losing_progress(client, own_app_redis, topic):

@@ -10,9 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from config.embedded import start_server
 from learn.models import Learner
-from learn.redis_clients import reset_clients
 from quizzes import leaderboard, services
 from quizzes.models import Attempt
 from tests.factories import LearnerFactory, QuestionFactory, QuizFactory
@@ -414,21 +412,6 @@ def test_a_learner_who_left_unseen_by_redis_is_dropped_from_the_board(client, ap
 
 
 # Redis away
-
-
-@pytest.fixture
-def own_app_redis(settings):
-    """A server of this test's own, so stopping it cannot disturb other tests."""
-    if settings.REDIS_CLUSTER:
-        pytest.skip("stops a single server of its own; cluster outages are tested elsewhere")
-    server = start_server()
-    settings.REDIS_URL = server.url
-    settings.CACHES = {
-        alias: {**config, "LOCATION": server.url} for alias, config in settings.CACHES.items()
-    }
-    reset_clients()
-    yield server
-    server.stop()
 
 
 def test_the_page_says_the_board_is_rebuilding_while_redis_is_away(client, own_app_redis):
