@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from learn.models import Learner
 from quizzes.grading import grade_question_command
 from quizzes.models import Attempt, AttemptQuestion, Choice, Question, Quiz, Response
+from quizzes.review import record_miss
 
 
 class QuizError(Exception):
@@ -57,25 +61,41 @@ def start_attempt(learner_id: str, quiz: Quiz) -> Attempt:
     return attempt
 
 
-def owned_attempt(learner_id: str, quiz: Quiz, attempt_id: int) -> Attempt:
-    attempt = Attempt.objects.filter(pk=attempt_id, quiz=quiz).select_related("quiz").first()
-    if attempt is None:
-        raise QuizError("There is no such attempt.", status=404)
+def owned_attempt(learner_id: str, quiz_slug: str, attempt_id: int) -> Attempt:
+    """The learner's attempt at the quiz `quiz_slug`, its quiz and topic loaded: one query.
+
+    Whether the learner may see the quiz at all is the view's question.
+    """
+    try:
+        attempt = Attempt.objects.select_related("quiz__topic").get(
+            pk=attempt_id, quiz__slug=quiz_slug
+        )
+    except Attempt.DoesNotExist:
+        raise QuizError("There is no such attempt.", status=404) from None
     if str(attempt.learner_id) != str(learner_id):
         raise QuizError("This attempt belongs to someone else.", status=403)
     return attempt
 
 
 def slot_at(attempt: Attempt, position: int) -> AttemptQuestion:
-    slot = (
-        attempt.slots.filter(position=position)
-        .select_related("question__quiz__topic")
-        .prefetch_related("question__choices")
-        .first()
-    )
-    if slot is None:
-        raise QuizError("That question is not part of this attempt.", status=404)
+    """The question drawn at `position`, with its choices and any response."""
+    try:
+        slot = (
+            attempt.slots.select_related("question", "response")
+            .prefetch_related("question__choices")
+            .get(position=position)
+        )
+    except AttemptQuestion.DoesNotExist:
+        raise QuizError("That question is not part of this attempt.", status=404) from None
+    if slot.question.quiz_id == attempt.quiz_id:
+        slot.question.quiz = attempt.quiz  # already loaded, with its topic
     return slot
+
+
+def progress(attempt: Attempt) -> tuple[int, int]:
+    """(questions answered, questions drawn) in the attempt: one query."""
+    counts = attempt.slots.aggregate(answered=Count("response"), drawn=Count("pk"))
+    return counts["answered"], counts["drawn"]
 
 
 def _chosen(question: Question, raw_ids: list[str]) -> list[Choice]:
@@ -93,22 +113,46 @@ def _chosen(question: Question, raw_ids: list[str]) -> list[Choice]:
     return choices
 
 
-def _open_slot(attempt: Attempt, position: int) -> tuple[Attempt, AttemptQuestion]:
-    """Lock the attempt and check it may take an answer at this position.
+def _lock(attempt: Attempt) -> None:
+    """Lock the attempt's row and reload what may have changed since it was read."""
+    attempt.refresh_from_db(
+        fields=["finished_at", "deadline"], from_queryset=Attempt.objects.select_for_update()
+    )
+
+
+def _open_slot(attempt: Attempt, slot: AttemptQuestion) -> None:
+    """Lock the attempt and check it may take an answer in this slot.
 
     Runs inside the caller's transaction; an attempt whose time ran out raises
     _Expired, and the caller closes it (see _expire).
     """
     # The lock serialises two tabs answering at once.
-    attempt = Attempt.objects.select_for_update().select_related("quiz").get(pk=attempt.pk)
+    _lock(attempt)
     if attempt.is_finished:
         raise QuizError("This attempt is finished; start a new one to try again.", status=409)
     if attempt.time_is_up():
         raise _Expired
-    slot = slot_at(attempt, position)
-    if Response.objects.filter(slot=slot).exists():
+    # As read before the lock; one stored since is caught by the unique slot.
+    if hasattr(slot, "response"):
         raise QuizError("You have already answered this question.", status=409)
-    return attempt, slot
+
+
+@contextmanager
+def _answering(attempt: Attempt, slot: AttemptQuestion) -> Iterator[None]:
+    """A transaction, entered only while the slot may take an answer.
+
+    Everything inside is undone if it raises: time running out closes the
+    attempt (in a transaction of its own) and refuses the answer; a response
+    stored meanwhile by another request refuses this one.
+    """
+    try:
+        with transaction.atomic():
+            _open_slot(attempt, slot)
+            yield
+    except _Expired:
+        raise _expire(attempt) from None
+    except IntegrityError:
+        raise QuizError("You have already answered this question.", status=409) from None
 
 
 class _Expired(Exception):
@@ -117,7 +161,7 @@ class _Expired(Exception):
 
 def _expire(attempt: Attempt) -> QuizError:
     with transaction.atomic():
-        attempt = Attempt.objects.select_for_update().select_related("quiz").get(pk=attempt.pk)
+        _lock(attempt)
         if not attempt.is_finished:
             attempt.finish(now=attempt.deadline)
     return QuizError("Time is up: this attempt has been finished and scored.", status=409)
@@ -130,42 +174,39 @@ def _store(
     Response.choices.through.objects.bulk_create(
         Response.choices.through(response=response, choice=choice) for choice in chosen
     )
+    if not correct:
+        record_miss(slot.attempt.learner_id, slot.question)
     return response
 
 
 def submit_answer(attempt: Attempt, position: int, choice_ids: list[str], command: str) -> Response:
-    """Grade and store one answer; refuse anything the rules forbid, changing nothing."""
-    try:
-        with transaction.atomic():
-            attempt, slot = _open_slot(attempt, position)
-            question = slot.question
-            if not question.is_command:
-                # Choice answers grade in microseconds: check, grade and store at once.
-                chosen = _chosen(question, choice_ids)
-                correct = {c.pk for c in chosen} == question.correct_choice_ids()
-                return _store(slot, correct, chosen, "", "")
-            if not command.strip():
-                raise QuizError("Type a command first.")
-    except _Expired:
-        raise _expire(attempt) from None
-    except IntegrityError:
-        raise QuizError("You have already answered this question.", status=409) from None
+    """Grade and store one answer; refuse anything the rules forbid, changing nothing.
+
+    The question and its choices are read before taking the lock (a drawn
+    question does not change), so the lock is held for a re-read of the
+    attempt and the writes only.
+    """
+    slot = slot_at(attempt, position)
+    question = slot.question
+    if not question.is_command:
+        with _answering(attempt, slot):
+            # Choice answers grade in microseconds: check, grade and store at once.
+            chosen = _chosen(question, choice_ids)
+            correct = {c.pk for c in chosen} == question.correct_choice_ids()
+            return _store(slot, correct, chosen, "", "")
+    with _answering(attempt, slot):
+        if not command.strip():
+            raise QuizError("Type a command first.")
     # A command runs on the sandbox server: grade it outside the lock, then store
     # it if the attempt is still open and the question still unanswered.
     result = grade_question_command(question, command)
-    try:
-        with transaction.atomic():
-            attempt, slot = _open_slot(attempt, position)
-            return _store(slot, result.correct, [], command.strip(), result.report)
-    except _Expired:
-        raise _expire(attempt) from None
-    except IntegrityError:
-        raise QuizError("You have already answered this question.", status=409) from None
+    with _answering(attempt, slot):
+        return _store(slot, result.correct, [], command.strip(), result.report)
 
 
 def finish_attempt(attempt: Attempt) -> Attempt:
     with transaction.atomic():
-        attempt = Attempt.objects.select_for_update().select_related("quiz").get(pk=attempt.pk)
+        _lock(attempt)
         if attempt.is_finished:
             raise QuizError("This attempt is already finished.", status=409)
         attempt.finish(now=min(timezone.now(), attempt.deadline) if attempt.deadline else None)

@@ -1,12 +1,15 @@
+from collections.abc import Callable
+from functools import wraps
+
 from django.db.models import Count, Prefetch
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from learn.http import HtmxHttpRequest
 from quizzes import services
-from quizzes.models import Attempt, Quiz
+from quizzes.models import Attempt, AttemptQuestion, Quiz
 from quizzes.services import QuizError
 
 EXTEND_MINUTES = 5
@@ -22,6 +25,38 @@ def refuse(request: HtmxHttpRequest, error: QuizError, quiz: Quiz | None = None)
     context = {"message": error.message, "quiz": quiz}
     template = "quizzes/refused.html#refusal" if request.htmx else "quizzes/refused.html"
     return render(request, template, context, status=error.status)
+
+
+def _visible(request: HtmxHttpRequest, quiz: Quiz) -> bool:
+    # QuizQuerySet.visible_to's rule, for a quiz loaded with its topic; the user
+    # is only loaded (a query for a logged-in learner) for an unpublished quiz.
+    return (quiz.is_published and quiz.topic.published) or request.user.is_staff
+
+
+AttemptView = Callable[..., HttpResponse]
+
+
+def own_attempt(view: AttemptView) -> AttemptView:
+    """Call `view(request, attempt, ...)` with the learner's own attempt at the quiz in the URL.
+
+    Its quiz and topic come loaded. Another learner's attempt, or one that does
+    not exist, is refused, and so is any QuizError the view raises.
+    """
+
+    @wraps(view)
+    def wrapped(request: HtmxHttpRequest, slug: str, attempt_id: int, **kwargs) -> HttpResponse:
+        try:
+            attempt = services.owned_attempt(request.learner_id, slug, attempt_id)
+        except QuizError as error:
+            return refuse(request, error, _quiz(request, slug))  # _quiz: 404 if not visible
+        if not _visible(request, attempt.quiz):
+            raise Http404
+        try:
+            return view(request, attempt, **kwargs)
+        except QuizError as error:
+            return refuse(request, error, attempt.quiz)
+
+    return wrapped
 
 
 @require_GET
@@ -54,16 +89,19 @@ def start(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         attempt = services.start_attempt(request.learner_id, quiz)
     except QuizError as error:
         return refuse(request, error, quiz)
-    answered = attempt.slots.filter(response__isnull=False).count()
-    position = min(answered + 1, attempt.slots.count())
+    answered, total = services.progress(attempt)
+    position = min(answered + 1, total)
     return redirect("quizzes:question", slug=quiz.slug, attempt_id=attempt.pk, position=position)
 
 
-def question_context(attempt: Attempt, position: int, slot=None) -> dict:
-    """What a question screen shows; `slot`: already loaded (just answered)."""
-    slot = slot or services.slot_at(attempt, position)
-    total = attempt.slots.count()
+def question_context(
+    attempt: Attempt, slot: AttemptQuestion, chosen: set[int] | None = None
+) -> dict:
+    """What a question screen shows; `chosen`: the choice ids just answered, if known."""
     response = getattr(slot, "response", None)
+    if chosen is None:
+        chosen = {c.pk for c in response.choices.all()} if response else set()
+    answered, total = services.progress(attempt)
     return {
         "quiz": attempt.quiz,
         "attempt": attempt,
@@ -71,83 +109,70 @@ def question_context(attempt: Attempt, position: int, slot=None) -> dict:
         "question": slot.question,
         "choices": attempt.choices_for(slot.question),
         "response": response,
-        "chosen": {c.pk for c in response.choices.all()} if response else set(),
+        "chosen": chosen,
         "show_feedback": response is not None and attempt.quiz.feedback == Quiz.Feedback.IMMEDIATE,
         "total": total,
-        "answered": attempt.slots.filter(response__isnull=False).count(),
-        "next_position": position + 1 if position < total else None,
+        "answered": answered,
+        "next_position": slot.position + 1 if slot.position < total else None,
     }
 
 
 @require_GET
-def question(request: HtmxHttpRequest, slug: str, attempt_id: int, position: int) -> HttpResponse:
-    quiz = _quiz(request, slug)
-    try:
-        attempt = services.owned_attempt(request.learner_id, quiz, attempt_id)
-        if attempt.is_finished:
-            return redirect("quizzes:results", slug=slug, attempt_id=attempt.pk)
-        context = question_context(attempt, position)
-    except QuizError as error:
-        return refuse(request, error, quiz)
+@own_attempt
+def question(request: HtmxHttpRequest, attempt: Attempt, position: int) -> HttpResponse:
+    if attempt.is_finished:
+        return redirect("quizzes:results", slug=attempt.quiz.slug, attempt_id=attempt.pk)
+    context = question_context(attempt, services.slot_at(attempt, position))
     template = "quizzes/question.html#question-card" if request.htmx else "quizzes/question.html"
     return render(request, template, context)
 
 
 @require_POST
-def answer(request: HtmxHttpRequest, slug: str, attempt_id: int, position: int) -> HttpResponse:
-    quiz = _quiz(request, slug)
-    try:
-        attempt = services.owned_attempt(request.learner_id, quiz, attempt_id)
-        response = services.submit_answer(
-            attempt, position, request.POST.getlist("choice"), request.POST.get("command", "")
+@own_attempt
+def answer(request: HtmxHttpRequest, attempt: Attempt, position: int) -> HttpResponse:
+    choice_ids = request.POST.getlist("choice")
+    response = services.submit_answer(
+        attempt, position, choice_ids, request.POST.get("command", "")
+    )
+    if not request.htmx:
+        return redirect(
+            "quizzes:question", slug=attempt.quiz.slug, attempt_id=attempt.pk, position=position
         )
-        context = question_context(attempt, position, slot=response.slot)
-    except QuizError as error:
-        return refuse(request, error, quiz)
-    if request.htmx:
-        return render(request, "quizzes/question.html#question-card", context)
-    return redirect("quizzes:question", slug=slug, attempt_id=attempt.pk, position=position)
+    # Stored, so the ids were valid: no need to read them back.
+    chosen = set() if response.slot.question.is_command else {int(c) for c in choice_ids}
+    context = question_context(attempt, response.slot, chosen)
+    return render(request, "quizzes/question.html#question-card", context)
 
 
 @require_POST
-def finish(request: HtmxHttpRequest, slug: str, attempt_id: int) -> HttpResponse:
-    quiz = _quiz(request, slug)
-    try:
-        attempt = services.owned_attempt(request.learner_id, quiz, attempt_id)
-        services.finish_attempt(attempt)
-    except QuizError as error:
-        return refuse(request, error, quiz)
-    return redirect("quizzes:results", slug=slug, attempt_id=attempt.pk)
+@own_attempt
+def finish(request: HtmxHttpRequest, attempt: Attempt) -> HttpResponse:
+    services.finish_attempt(attempt)
+    return redirect("quizzes:results", slug=attempt.quiz.slug, attempt_id=attempt.pk)
 
 
 @require_POST
-def extend(request: HtmxHttpRequest, slug: str, attempt_id: int) -> HttpResponse:
-    quiz = _quiz(request, slug)
-    try:
-        attempt = services.owned_attempt(request.learner_id, quiz, attempt_id)
-        if attempt.is_finished or attempt.deadline is None:
-            raise QuizError("This attempt has no time limit to extend.", status=409)
-        attempt.extend(EXTEND_MINUTES)
-    except QuizError as error:
-        return refuse(request, error, quiz)
+@own_attempt
+def extend(request: HtmxHttpRequest, attempt: Attempt) -> HttpResponse:
+    if attempt.is_finished or attempt.deadline is None:
+        raise QuizError("This attempt has no time limit to extend.", status=409)
+    attempt.extend(EXTEND_MINUTES)
     target = request.POST.get("position", "1")
     position = int(target) if target.isdigit() else 1
-    return redirect("quizzes:question", slug=slug, attempt_id=attempt.pk, position=position)
+    return redirect(
+        "quizzes:question", slug=attempt.quiz.slug, attempt_id=attempt.pk, position=position
+    )
 
 
 @require_GET
-def results(request: HtmxHttpRequest, slug: str, attempt_id: int) -> HttpResponse:
-    quiz = _quiz(request, slug)
-    try:
-        attempt = services.owned_attempt(request.learner_id, quiz, attempt_id)
-    except QuizError as error:
-        return refuse(request, error, quiz)
+@own_attempt
+def results(request: HtmxHttpRequest, attempt: Attempt) -> HttpResponse:
     if not attempt.is_finished:
         if not attempt.time_is_up():
-            return redirect(reverse("quizzes:detail", args=[slug]))
+            return redirect(reverse("quizzes:detail", args=[attempt.quiz.slug]))
         attempt.finish(now=attempt.deadline)
     slots = attempt.slots.select_related("question__quiz__topic", "response").prefetch_related(
         "question__choices", Prefetch("response__choices")
     )
-    context = {"quiz": quiz, "attempt": attempt, "slots": slots}
+    context = {"quiz": attempt.quiz, "attempt": attempt, "slots": slots}
     return render(request, "quizzes/results.html", context)

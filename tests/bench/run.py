@@ -11,6 +11,10 @@ drives it with locust in this process:
 2. a class at once: 500 learners who read 5–15 s between clicks: errors and
    p50/p95/p99 per endpoint.
 
+An endpoint whose learners click through other requests too (the quiz: next
+question, start, finish, results) reports those as its steps, on rows of
+their own below it.
+
 BENCH_SECONDS sets each measurement's length (default 15). Results are printed
 and written to bench-results/latest.md.
 """
@@ -26,6 +30,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +39,7 @@ from locust.env import Environment
 
 from config.embedded import free_port, start_missing_servers, stop_all
 from config.launch import prepare_site
+from config.serve import gunicorn_command
 from tests.bench.scenarios import ENDPOINTS, THINK
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,6 +49,7 @@ SECONDS = float(os.environ.get("BENCH_SECONDS", "15"))
 @dataclass
 class Result:
     name: str
+    step: bool
     users: int
     rps: float
     p50: float
@@ -52,7 +59,8 @@ class Result:
     failures: int
 
 
-def measure(user_class, host: str, users: int, think=None) -> Result:
+def measure(user_class, host: str, users: int, think=None) -> list[Result]:
+    """The endpoint's figures, then its steps' (see the module docstring)."""
     if think is not None:
         user_class = type(user_class.__name__, (user_class,), {"wait_time": think})
     env = Environment(user_classes=[user_class], host=host)
@@ -64,27 +72,43 @@ def measure(user_class, host: str, users: int, think=None) -> Result:
         gevent.sleep(0.1)
     # With think time, wait out the first wave (every learner clicks at once).
     gevent.sleep(10.0 if think is not None else min(3.0, SECONDS / 3))
+    # Only the timings start clean: errors while learners arrived count too.
+    failures = _failures(env)
     env.stats.reset_all()
     started = time.monotonic()
     gevent.sleep(SECONDS)
     elapsed = time.monotonic() - started
-    entry = (
-        env.stats.get(user_class.name, "GET")
-        if user_class.name in ("bare Django", "home", "topic page")
-        else env.stats.get(user_class.name, "POST")
-    )
-    failures = sum(e.num_failures for e in env.stats.entries.values())
     runner.quit()
-    return Result(
-        name=user_class.name,
-        users=users,
-        rps=entry.num_requests / elapsed,
-        p50=entry.get_response_time_percentile(0.50),
-        p95=entry.get_response_time_percentile(0.95),
-        p99=entry.get_response_time_percentile(0.99),
-        requests=entry.num_requests,
-        failures=failures,
-    )
+    failures += _failures(env)
+    # Failed set-up requests count against the endpoint itself.
+    failures[user_class.name] += failures["setup"]
+    entries = {name: entry for (name, _method), entry in env.stats.entries.items()}
+    results = []
+    for name in (user_class.name, *getattr(user_class, "steps", ())):
+        entry = entries.get(name)
+        if entry is None:
+            continue
+        results.append(
+            Result(
+                name=name,
+                step=name != user_class.name,
+                users=users,
+                rps=entry.num_requests / elapsed,
+                p50=entry.get_response_time_percentile(0.50),
+                p95=entry.get_response_time_percentile(0.95),
+                p99=entry.get_response_time_percentile(0.99),
+                requests=entry.num_requests,
+                failures=failures[name],
+            )
+        )
+    return results
+
+
+def _failures(env: Environment) -> Counter:
+    counts = Counter()
+    for (name, _method), entry in env.stats.entries.items():
+        counts[name] += entry.num_failures
+    return counts
 
 
 def wait_until_up(url: str, timeout: float = 60) -> None:
@@ -114,23 +138,21 @@ def main() -> int:
     }
     env.setdefault("DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}")
     servers = start_missing_servers(env)
-    workers = env.get("WEB_CONCURRENCY") or str(os.cpu_count() or 2)
     port = free_port()
+    # Exactly what `make serve` runs, on a loopback port.
+    command = gunicorn_command(env, f"127.0.0.1:{port}", "/dev/null")
+    workers = command[command.index("--workers") + 1]
     gunicorn = None
     try:
         prepare_site(env, collectstatic=True)
-        gunicorn = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--workers", workers,
-             "--bind", f"127.0.0.1:{port}", "--access-logfile", "/dev/null", "--backlog", "2048"],
-            env=env, cwd=ROOT,
-        )  # fmt: skip
+        gunicorn = subprocess.Popen(command, env=env, cwd=ROOT)
         host = f"http://127.0.0.1:{port}"
         wait_until_up(f"{host}/healthz")
         print(f"gunicorn: {workers} workers on {host}; {SECONDS:g} s per measurement", flush=True)
 
-        saturation = [measure(cls, host, 50) for cls in ENDPOINTS]
+        saturation = [r for cls in ENDPOINTS for r in measure(cls, host, 50)]
         floor = saturation[0].rps
-        crowd = [measure(cls, host, 500, THINK) for cls in ENDPOINTS]
+        crowd = [r for cls in ENDPOINTS for r in measure(cls, host, 500, THINK)]
         report = format_report(saturation, crowd, floor, workers)
         print(report)
         out = ROOT / "bench-results"
@@ -155,11 +177,9 @@ def format_report(saturation: list[Result], crowd: list[Result], floor: float, w
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in saturation:
-        ratio = r.rps / floor
-        lines.append(
-            f"| {r.name} | {r.rps:.0f} | {ratio:.2f} | {r.p50:.0f} | {r.p95:.0f} | "
-            f"{r.p99:.0f} | {r.failures} |"
-        )
+        # A step shares its learners' time with the endpoint: no ratio of its own.
+        ratio = "" if r.step else f"{r.rps / floor:.2f}"
+        lines.append(f"| {_label(r)} | {r.rps:.0f} | {ratio} | {_latencies(r)} | {r.failures} |")
     lines += [
         "",
         "500 learners, 5–15 s between clicks:",
@@ -169,10 +189,20 @@ def format_report(saturation: list[Result], crowd: list[Result], floor: float, w
     ]
     for r in crowd:
         lines.append(
-            f"| {r.name} | {r.rps:.0f} | {r.p50:.0f} | {r.p95:.0f} | {r.p99:.0f} | "
-            f"{r.requests} | {r.failures} |"
+            f"| {_label(r)} | {r.rps:.0f} | {_latencies(r)} | {r.requests} | {r.failures} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _label(result: Result) -> str:
+    return f"↳ {result.name}" if result.step else result.name
+
+
+def _latencies(result: Result) -> str:
+    # A step nobody reached in the window (the crowd's retakes) has no latency, not 0 ms.
+    if not result.requests:
+        return "– | – | –"
+    return f"{result.p50:.0f} | {result.p95:.0f} | {result.p99:.0f}"
 
 
 if __name__ == "__main__":

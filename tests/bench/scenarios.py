@@ -61,49 +61,70 @@ class SandboxCommand(HttpUser):
 
 
 class QuizAnswer(HttpUser):
-    """Start an attempt, answer its first question, finish; only the answer is timed."""
+    """A learner taking the quiz, one click per task, as a browser would.
+
+    Answer the question on screen (htmx), go on to the next question; after the
+    last one, finish (and see the results), then start a retake. The answer is
+    the endpoint; the other clicks are reported beside it as its steps.
+    """
 
     wait_time = constant(0)
     name = "quiz answer"
+    steps = ("quiz question", "quiz start", "quiz finish", "quiz results")
+    # For the command questions: a plausible line (right for one of them).
+    command = "SET price:sku:12 39.90 EX 300"
 
     def on_start(self) -> None:
         self.client.get(f"/quizzes/{QUIZ}/", name="setup")
         self.token = self.client.cookies.get("csrftoken")
-        attempt = self._start()
-        page = self.client.get(f"/quizzes/{QUIZ}/attempts/{attempt}/1/", name="setup").text
-        self.choice = re.search(r'name="choice" value="(\d+)"', page).group(1)
-        self.client.post(self._url(attempt, "finish"), headers=self._headers(), name="setup")
+        self.next_click = self.start_attempt
 
-    def _headers(self) -> dict:
-        return {"X-CSRFToken": self.token}
+    @task
+    def click(self) -> None:
+        self.next_click()
 
-    def _url(self, attempt: str, tail: str) -> str:
-        return f"/quizzes/{QUIZ}/attempts/{attempt}/{tail}"
+    def _headers(self, **extra: str) -> dict:
+        return {"X-CSRFToken": self.token, **extra}
 
-    def _start(self) -> str:
+    def _url(self, tail: str) -> str:
+        return f"/quizzes/{QUIZ}/attempts/{self.attempt}/{tail}"
+
+    def start_attempt(self) -> None:
         response = self.client.post(
             f"/quizzes/{QUIZ}/start",
             headers=self._headers(),
             allow_redirects=False,
             name="quiz start",
         )
-        return re.search(r"/attempts/(\d+)/", response.headers["Location"]).group(1)
+        self.attempt = re.search(r"/attempts/(\d+)/", response.headers["Location"]).group(1)
+        self.show_question(1)
 
-    @task
-    def answer(self) -> None:
-        attempt = self._start()
+    def show_question(self, position: int) -> None:
+        page = self.client.get(self._url(f"{position}/"), name="quiz question").text
+        self.position = position
+        self.total = int(re.search(r"Question \d+ of (\d+)", page).group(1))
+        choice = re.search(r'name="choice" value="(\d+)"', page)
+        self.reply = {"choice": choice.group(1)} if choice else {"command": self.command}
+        self.next_click = self.answer_question
+
+    def answer_question(self) -> None:
         self.client.post(
-            self._url(attempt, "1/answer"),
-            data={"choice": self.choice},
-            headers={**self._headers(), "HX-Request": "true"},
+            self._url(f"{self.position}/answer"),
+            data=self.reply,
+            headers=self._headers(**{"HX-Request": "true"}),
             name=self.name,
         )
+        self.next_click = self.next_question if self.position < self.total else self.finish_attempt
+
+    def next_question(self) -> None:
+        self.show_question(self.position + 1)
+
+    def finish_attempt(self) -> None:
         self.client.post(
-            self._url(attempt, "finish"),
-            headers=self._headers(),
-            allow_redirects=False,
-            name="quiz finish",
+            self._url("finish"), headers=self._headers(), allow_redirects=False, name="quiz finish"
         )
+        self.client.get(self._url("results"), name="quiz results")
+        self.next_click = self.start_attempt
 
 
 ENDPOINTS = [Floor, Home, TopicPage, SandboxCommand, QuizAnswer]

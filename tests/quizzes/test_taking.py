@@ -174,6 +174,33 @@ def test_a_draft_quiz_is_404_for_learners_and_previewable_by_staff(staff_client,
     assert preview.status_code == 200 and "Draft preview" in preview.content.decode()
 
 
+def test_an_attempt_at_a_quiz_unpublished_since_is_404_for_learners(client, quiz):
+    attempt = start(client, quiz)
+    quiz.status = "draft"
+    quiz.save()
+
+    page = client.get(question_url(quiz, attempt, 1))
+    answer = client.post(
+        question_url(quiz, attempt, 1, "answer"), {"choice": choice(quiz, 1, "Memcached").pk}
+    )
+
+    assert (page.status_code, answer.status_code) == (404, 404)
+    assert not Response.objects.exists()
+
+
+def test_staff_can_take_a_draft_quiz(staff_client, quiz):
+    quiz.status = "draft"
+    quiz.save()
+    attempt = start(staff_client, quiz)
+
+    response = staff_client.post(
+        question_url(quiz, attempt, 1, "answer"), {"choice": choice(quiz, 1, "Memcached").pk}
+    )
+
+    assert response.status_code == 302
+    assert Response.objects.get().correct is True
+
+
 def test_the_quiz_list_shows_published_quizzes(client, quiz, quiz_factory):
     quiz_factory(title="Hidden draft", status="draft")
 
