@@ -12,7 +12,8 @@ from django.db.models import Count
 from django.utils import timezone
 
 from learn.models import Learner
-from quizzes.grading import grade_question_command
+from learn.sandbox.runner import DOWN, SandboxUnavailable
+from quizzes.grading import CommandResult, grade_question_command
 from quizzes.models import Attempt, AttemptQuestion, Choice, Question, Quiz, Response
 from quizzes.review import record_miss
 
@@ -98,7 +99,8 @@ def progress(attempt: Attempt) -> tuple[int, int]:
     return counts["answered"], counts["drawn"]
 
 
-def _chosen(question: Question, raw_ids: list[str]) -> list[Choice]:
+def chosen_choices(question: Question, raw_ids: list[str]) -> list[Choice]:
+    """The choices an answer picked, refusing (QuizError) anything that isn't one answer."""
     try:
         ids = {int(value) for value in raw_ids}
     except ValueError:
@@ -191,7 +193,7 @@ def submit_answer(attempt: Attempt, position: int, choice_ids: list[str], comman
     if not question.is_command:
         with _answering(attempt, slot):
             # Choice answers grade in microseconds: check, grade and store at once.
-            chosen = _chosen(question, choice_ids)
+            chosen = chosen_choices(question, choice_ids)
             correct = {c.pk for c in chosen} == question.correct_choice_ids()
             return _store(slot, correct, chosen, "", "")
     with _answering(attempt, slot):
@@ -199,9 +201,21 @@ def submit_answer(attempt: Attempt, position: int, choice_ids: list[str], comman
             raise QuizError("Type a command first.")
     # A command runs on the sandbox server: grade it outside the lock, then store
     # it if the attempt is still open and the question still unanswered.
-    result = grade_question_command(question, command)
+    result = grade_command_answer(question, command)
     with _answering(attempt, slot):
         return _store(slot, result.correct, [], command.strip(), result.report)
+
+
+def grade_command_answer(question: Question, command: str) -> CommandResult:
+    """Run a command answer in a scratch namespace and check it, or say the sandbox is away."""
+    try:
+        return grade_question_command(question, command)
+    except (SandboxUnavailable, *DOWN):
+        raise QuizError(
+            "The sandbox server is temporarily unavailable, so your command can't be "
+            "checked. Nothing was recorded: try again in a moment.",
+            status=503,
+        ) from None
 
 
 def finish_attempt(attempt: Attempt) -> Attempt:

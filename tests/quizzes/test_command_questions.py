@@ -177,3 +177,27 @@ def test_an_empty_command_is_refused(client, session_question):
 
     assert response.status_code == 400
     assert not Response.objects.exists()
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_command_answer_while_the_sandbox_is_down_is_not_lost_or_marked(
+    client, session_question, settings, htmx
+):
+    from learn.redis_clients import reset_clients
+
+    quiz = session_question.quiz
+    client.post(reverse("quizzes:start", args=[quiz.slug]))
+    attempt = Attempt.objects.get()
+    settings.SANDBOX_REDIS_URL = "redis://127.0.0.1:1/0"
+    reset_clients()
+
+    response = client.post(
+        reverse("quizzes:answer", args=[quiz.slug, attempt.pk, 1]),
+        {"command": "SETEX session:42 1800 alice"},
+        headers={"HX-Request": "true"} if htmx else {},
+    )
+
+    assert response.status_code == 503
+    assert "temporarily unavailable" in response.content.decode()
+    assert not Response.objects.exists()
+    assert not attempt.slots.get().question.review_items.exists()
