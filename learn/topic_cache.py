@@ -13,6 +13,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from typing import TypeVar
 
 from django.core.cache import cache
 from django.template.loader import render_to_string
@@ -30,6 +31,10 @@ TIMEOUT = 60 * 60 * 24
 # per page; an edit made through another process shows within that second.
 VERSION_MEMO_SECONDS = 1.0
 _memo: dict[str, object] = {"version": None, "until": 0.0}
+# Values this process has already fetched or built, by versioned key.
+_near: dict[str, object] = {}
+NEAR_MAX = 128
+T = TypeVar("T")
 # Hits and misses of the page cache, per day (shown on /inside/). Lookups only
 # tally them in memory; the view writes the tally in the one round trip it
 # makes anyway (learn/inside.py), so counting costs no extra trip per lookup.
@@ -81,18 +86,49 @@ def _version() -> str | None:
 def invalidate() -> None:
     version = secrets.token_hex(4)
     cache.set(VERSION_KEY, version, timeout=None)
+    _near.clear()
     _memo.update(version=version, until=time.monotonic() + VERSION_MEMO_SECONDS)
 
 
-def published_topics() -> list[Topic]:
+def _cached(key: str, build: Callable[[], T | None], *, count: bool = False) -> T | None:
+    """This process's memo, then the app Redis, then `build()` (None is not kept).
+
+    The key holds the content version, so an edit makes every copy unreachable
+    at once. The memo saves a Redis round trip and an unpickling per page (the
+    pages are tens of KB): the values are shared between requests and threads,
+    so callers must not change them.
+    """
     version = _version()
-    key = f"topics:list:{version}"
-    topics = cache.get(key) if version else None
-    if topics is None:
-        topics = list(Topic.objects.published().defer("body"))
-        if version:
-            cache.set(key, topics, TIMEOUT)
-    return topics
+    if not version:  # the app Redis is away
+        return build()
+    key = f"topics:{key}:{version}"
+    value = _near.get(key)
+    if value is None:
+        value = cache.get(key)
+        if count:
+            _count(hit=value is not None)
+        if value is None:
+            value = build()
+            if value is None:
+                return None
+            cache.set(key, value, TIMEOUT)
+        if len(_near) >= NEAR_MAX:
+            _near.clear()  # old versions' entries go with the rest
+        _near[key] = value
+    elif count:
+        _count(hit=True)
+    return value
+
+
+def reset() -> None:
+    """Forget this process's memos (tests, after they empty Redis)."""
+    _near.clear()
+    _memo.update(version=None, until=0.0)
+
+
+def published_topics() -> list[Topic]:
+    """Shared between requests: copy a topic before changing it."""
+    return _cached("list", lambda: list(Topic.objects.published().defer("body")))
 
 
 def normalise_line(line: str) -> str:
@@ -102,11 +138,9 @@ def normalise_line(line: str) -> str:
 
 def topic_examples() -> dict[str, list[str]]:
     """Each published topic's runnable example lines, spacing normalised."""
-    version = _version()
-    key = f"topics:examples:{version}"
-    examples = cache.get(key) if version else None
-    if examples is None:
-        examples = {
+    return _cached(
+        "examples",
+        lambda: {
             slug: [
                 normalise_line(line)
                 for block in REDIS_BLOCK.findall(body)
@@ -114,20 +148,14 @@ def topic_examples() -> dict[str, list[str]]:
                 if line.strip()
             ]
             for slug, body in Topic.objects.published().values_list("slug", "body")
-        }
-        if version:
-            cache.set(key, examples, TIMEOUT)
-    return examples
+        },
+    )
 
 
 def topic_page(slug: str) -> dict | None:
     """The published topic with its rendered body and neighbours, or None."""
-    version = _version()
-    key = f"topics:page:{version}:{slug}"
-    page = cache.get(key) if version else None
-    if version:
-        _count(hit=page is not None)
-    if page is None:
+
+    def build() -> dict | None:
         topic = Topic.objects.published().filter(slug=slug).first()
         if topic is None:
             return None
@@ -136,21 +164,11 @@ def topic_page(slug: str) -> dict | None:
         # sanitised parts.
         context = {"topic": topic, "rendered": topic.rendered()}
         article = mark_safe(render_to_string("learn/topic.html#article", context))
-        page = {"topic": topic, "article_html": article, "previous": previous, "next": following}
-        if version:
-            cache.set(key, page, TIMEOUT)
-    return page
+        return {"topic": topic, "article_html": article, "previous": previous, "next": following}
+
+    return _cached(f"page:{slug}", build, count=True)
 
 
 def shared_html(variant: str, render: Callable[[], str]) -> str:
     """A whole page as every learner in the same state sees it (CSRF token aside)."""
-    version = _version()
-    key = f"topics:html:{version}:{variant}"
-    html = cache.get(key) if version else None
-    if version:
-        _count(hit=html is not None)
-    if html is None:
-        html = render()
-        if version:
-            cache.set(key, html, TIMEOUT)
-    return html
+    return _cached(f"html:{variant}", render, count=True)

@@ -1,3 +1,5 @@
+import copy
+
 from django.conf import settings
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -34,6 +36,8 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
         list(Topic.objects.visible_to(request.user).defer("body")) if staff else published_topics()
     )
     read = read_topic_ids(request)
+    # Copies: the cached topics are shared with other requests.
+    topics = [copy.copy(topic) for topic in topics]
     for topic in topics:
         topic.is_read = topic.pk in read
     context = {"topics": topics, "read_count": sum(t.is_read for t in topics)}

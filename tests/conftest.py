@@ -4,6 +4,7 @@ from django.conf import settings
 from redis.cluster import RedisCluster
 
 from config.embedded import start_server
+from learn import topic_cache
 from learn.redis_clients import reset_clients
 from learn.redis_clients import sandbox as build_sandbox
 from learn.sandbox.runner import Sandbox
@@ -36,8 +37,10 @@ def _clean_redis():
         client.flushdb()
         client.close()
     reset_clients()
+    topic_cache.reset()
     yield
     reset_clients()
+    topic_cache.reset()
 
 
 @pytest.fixture
