@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.urls import reverse
 
-from learn.models import Topic, TopicProgress
+from learn.models import Learner, Topic, TopicProgress
 from learn.topic_cache import normalise_line, published_topics, topic_examples
 
 WEIGHTS = {"read": 30, "examples": 20, "quiz": 50}
@@ -92,14 +92,15 @@ def learner_progress(learner_id: str, *, with_scores: bool = False) -> Progress:
     result = []
     for topic in topics:
         row = rows.get(topic.pk)
-        lines = examples.get(topic.slug, [])
+        blocks = examples.get(topic.slug, [])
         ran = set(row.examples_run) if row else set()
         result.append(
             TopicMastery(
                 topic=topic,
                 read=bool(row and row.read_at),
-                examples_total=len(lines),
-                examples_run=len(ran.intersection(lines)),
+                examples_total=len(blocks),
+                # An example counts once every line of it has run (its Run button runs them all).
+                examples_run=sum(1 for block in blocks if ran.issuperset(block)),
                 has_quiz=topic.pk in quiz_topics,
                 best_score=best.get(topic.pk),
             )
@@ -177,12 +178,10 @@ def record_example_run(learner_id: str, page_path: str, line: str) -> bool:
     if not page_path.startswith(prefix):
         return False
     slug = page_path[len(prefix) :].strip("/")
-    lines = topic_examples().get(slug)
+    blocks = topic_examples().get(slug, [])
     wanted = normalise_line(line)
-    if not lines or wanted not in lines:
+    if not any(wanted in block for block in blocks):
         return False
-    from learn.models import Learner
-
     topic_id = next((t.pk for t in published_topics() if t.slug == slug), None)
     if topic_id is None:
         return False

@@ -136,20 +136,20 @@ def normalise_line(line: str) -> str:
     return " ".join(line.split())
 
 
-def topic_examples() -> dict[str, list[str]]:
-    """Each published topic's runnable example lines, spacing normalised."""
-    return _cached(
-        "examples",
-        lambda: {
-            slug: [
-                normalise_line(line)
+def topic_examples() -> dict[str, list[tuple[str, ...]]]:
+    """Each published topic's runnable examples: the lines of each block, normalised."""
+
+    def build() -> dict[str, list[tuple[str, ...]]]:
+        examples = {}
+        for slug, body in Topic.objects.published().values_list("slug", "body"):
+            blocks = (
+                tuple(normalise_line(line) for line in block.splitlines() if line.strip())
                 for block in REDIS_BLOCK.findall(body)
-                for line in block.splitlines()
-                if line.strip()
-            ]
-            for slug, body in Topic.objects.published().values_list("slug", "body")
-        },
-    )
+            )
+            examples[slug] = [block for block in blocks if block]
+        return examples
+
+    return _cached("examples", build)
 
 
 def topic_page(slug: str) -> dict | None:

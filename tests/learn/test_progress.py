@@ -14,7 +14,10 @@ from tests.factories import QuestionFactory, QuizFactory, TopicFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
 
-EXAMPLES = "## Try it\n\n```redis\nSET greeting hello\nGET  greeting\n```\n\nText.\n"
+EXAMPLES = (
+    "## Try it\n\n```redis\nSET greeting hello\n```\n\nText.\n\n"
+    "```redis\nGET  greeting\nDEL greeting\n```\n"
+)
 
 
 @pytest.fixture
@@ -273,3 +276,14 @@ def test_the_navigation_fragment_is_empty_with_nothing_due(client, course):
     response = client.get(reverse("learn:learner_nav"))
 
     assert b"nav-count" not in response.content
+
+
+def test_an_example_of_several_lines_counts_once_all_of_them_ran(client, course):
+    learner_of(client)
+
+    run(client, "GET greeting", "/topics/first/")
+    halfway = learner_progress(client.session["learner_id"]).for_topic("first").examples_run
+    run(client, "DEL greeting", "/topics/first/")
+    done = learner_progress(client.session["learner_id"]).for_topic("first").examples_run
+
+    assert (halfway, done) == (0, 1)
