@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import transaction
 
 from learn.models import Learner, Topic, TopicProgress
 
@@ -27,10 +28,35 @@ class TopicAdmin(admin.ModelAdmin):
 
 @admin.register(Learner)
 class LearnerAdmin(admin.ModelAdmin):
-    list_display = ["id", "user", "created_at"]
+    list_display = ["id", "user", "nickname", "created_at"]
     list_select_related = ["user"]
-    search_fields = ["id", "user__username"]
+    list_filter = [("nickname", admin.EmptyFieldListFilter)]
+    search_fields = ["id", "user__username", "nickname"]
     readonly_fields = ["id", "created_at"]
+    actions = ["take_off_leaderboard"]
+
+    def save_model(self, request, learner: Learner, form, change: bool) -> None:
+        super().save_model(request, learner, form, change)
+        if "nickname" in form.changed_data:
+            _refresh_boards([learner.pk])
+
+    @admin.action(description="Take off the leaderboard (clear the nickname)")
+    def take_off_leaderboard(self, request, queryset) -> None:
+        ids = list(queryset.exclude(nickname=None).values_list("pk", flat=True))
+        Learner.objects.filter(pk__in=ids).update(nickname=None)
+        _refresh_boards(ids)
+        self.message_user(request, f"Took {len(ids)} learner(s) off the leaderboard.")
+
+
+def _refresh_boards(learner_ids: list) -> None:
+    # The boards in Redis follow the database once the change is committed.
+    from quizzes import leaderboard
+
+    def refresh() -> None:
+        for learner_id in learner_ids:
+            leaderboard.refresh_learner(str(learner_id))
+
+    transaction.on_commit(refresh)
 
 
 @admin.register(TopicProgress)

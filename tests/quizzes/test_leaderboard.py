@@ -507,3 +507,25 @@ def test_a_regrade_moves_the_boards_with_the_new_grades(app_redis, quiz, take, p
 
     assert score(app_redis, "all", ada) == 2
     assert score(app_redis, "week", ada) == 2
+
+
+def test_staff_can_take_an_offensive_nickname_off_the_boards(
+    client, app_redis, quiz, take, player, committed
+):
+    from tests.factories import UserFactory
+
+    rude = player("Rude Name")
+    take(rude, quiz, right=2)
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+
+    with committed():
+        response = client.post(
+            "/admin/learn/learner/",
+            {"action": "take_off_leaderboard", "_selected_action": [str(rude.pk)]},
+        )
+
+    assert response.status_code == 302
+    rude.refresh_from_db()
+    assert rude.nickname is None
+    assert score(app_redis, "all", rude) is None and score(app_redis, "week", rude) is None
+    assert Attempt.objects.filter(learner=rude).count() == 1  # their history stays
