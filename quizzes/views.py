@@ -69,13 +69,22 @@ def quiz_list(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "quizzes/list.html", {"quizzes": quizzes})
 
 
+HISTORY_SHOWN = 10
+
+
 @require_GET
 def detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     quiz = _quiz(request, slug)
-    attempts = quiz.attempts.filter(learner_id=request.learner_id)
+    history = quiz.attempts.filter(learner_id=request.learner_id)
+    # The latest few: a learner who retakes a quiz daily still gets a short page.
+    attempts = list(history[: HISTORY_SHOWN + 1])
+    total = history.count() if len(attempts) > HISTORY_SHOWN else len(attempts)
+    attempts = attempts[:HISTORY_SHOWN]
     context = {
         "quiz": quiz,
         "attempts": attempts,
+        "attempt_total": total,
+        # Only one attempt can be open, and it is the latest started.
         "open_attempt": next((a for a in attempts if not a.is_finished), None),
         "question_count": quiz.questions_per_attempt(),
     }

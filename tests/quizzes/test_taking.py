@@ -245,3 +245,35 @@ def test_a_timed_attempt_can_be_extended(client, quiz):
     attempt.refresh_from_db()
     assert (attempt.deadline - before).total_seconds() == pytest.approx(300, abs=5)
     assert attempt.extensions == 1
+
+
+def test_the_quiz_page_lists_the_latest_attempts_and_says_how_many_there_are(client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.factories import AttemptFactory, QuestionFactory
+
+    question = QuestionFactory()
+    quiz = question.quiz
+    client.get("/")
+    from learn.models import Learner
+
+    learner, _ = Learner.objects.get_or_create(id=client.session["learner_id"])
+    start = timezone.now() - timedelta(days=30)
+    for day in range(12):
+        AttemptFactory(
+            learner=learner,
+            quiz=quiz,
+            started_at=start + timedelta(days=day),
+            finished_at=start + timedelta(days=day, minutes=5),
+            score=day * 5,
+            passed=False,
+        )
+
+    response = client.get(reverse("quizzes:detail", args=[quiz.slug]))
+
+    assert len(response.context["attempts"]) == 10
+    assert response.context["attempt_total"] == 12
+    assert b"Your 10 latest of 12 attempts" in response.content
+    assert response.context["attempts"][0].score == 55
