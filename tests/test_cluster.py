@@ -228,7 +228,8 @@ def test_a_lost_shard_costs_speed_never_a_page(client, fragile_cluster, topic_fa
     command = client.post(reverse("learn:sandbox_run"), {"command": "SET k 1"}, headers=JSON)
 
     assert set(noticed) == set(down) == {200}
-    assert command.status_code == 200 and command.json()["reply"] == "OK"
+    # The sandbox's limits live in the app Redis: the panel waits rather than run unbounded.
+    assert command.status_code == 503 and "temporarily unavailable" in command.json()["reply"]
     assert health.status_code == 503 and health.json()["down"] == ["redis"]
 
 

@@ -282,7 +282,7 @@ class Sandbox:
         and Up/Down history (the panel's), in the same round trip as the rest of
         the bookkeeping.
         """
-        outcome = self._run(namespace, line)
+        outcome = self._run(namespace, line, learner=record)
         self._bookkeep(namespace, outcome.written, (line, outcome) if record else None)
         return outcome
 
@@ -292,7 +292,7 @@ class Sandbox:
     def history_key(self, namespace: Namespace) -> str:
         return book_key(namespace, "hist")
 
-    def _run(self, namespace: Namespace, line: str) -> Outcome:
+    def _run(self, namespace: Namespace, line: str, *, learner: bool = False) -> Outcome:
         self.ensure_ready()
         raw = line.encode("utf-8", errors="replace")
         refusal = policy.check_size(raw, self.limits)
@@ -305,6 +305,11 @@ class Sandbox:
         if not args:
             return Outcome(reply="")
         allowed, tx, key_count = self._admit(namespace)
+        if key_count is None and learner:
+            # The rate limit and key quota live in the app Redis: without it a
+            # learner's commands would run unbounded, so the panel waits for it.
+            # Graders' scratch runs go on (one answer each, deleted at once).
+            raise SandboxUnavailable("the app Redis holding the sandbox limits is unavailable")
         if not allowed:
             return _error(
                 "ERR slow down: the sandbox runs at most "
@@ -433,10 +438,13 @@ class Sandbox:
             pipe.execute()  # bookkeeping only: the command itself has run
 
     def _forget(self, namespace: Namespace) -> None:
-        self.app.delete(
-            self.index_key(namespace), book_key(namespace, "tx"), book_key(namespace, "rate")
-        )
-        self.app.zrem(BOOK + "active", namespace.name)
+        # Bookkeeping only: with the app Redis away the keys are still gone, and
+        # an index entry left behind is pruned when counted.
+        with contextlib.suppress(*DOWN):
+            self.app.delete(
+                self.index_key(namespace), book_key(namespace, "tx"), book_key(namespace, "rate")
+            )
+            self.app.zrem(BOOK + "active", namespace.name)
 
     def _save_tx(self, namespace: Namespace, tx: Transaction) -> None:
         key = book_key(namespace, "tx")

@@ -44,9 +44,10 @@ def test_a_learner_can_still_record_progress_while_redis_is_down(client, own_app
         # A transaction's state lives in the app Redis: without it, say so.
         ("learn:sandbox_run", {"command": "MULTI"}, 503),
         ("learn:sandbox_run", {"command": "WATCH k"}, 503),
-        # A plain command still runs, bounded by the limits that need no bookkeeping.
-        ("learn:sandbox_run", {"command": "SET k v"}, 200),
-        ("learn:sandbox_reset", {}, 503),
+        # The limits live there too: a learner's command waits rather than run unbounded.
+        ("learn:sandbox_run", {"command": "SET k v"}, 503),
+        # Deleting needs no limits: the keys go, the bookkeeping catches up later.
+        ("learn:sandbox_reset", {}, 200),
         ("learn:sandbox_clear", {}, 204),
     ],
 )
@@ -71,3 +72,24 @@ def test_the_progress_pages_work_while_the_app_redis_is_down(client, own_app_red
     for name in ("learn:progress", "learn:progress_summary", "learn:learner_nav", "review:page"):
         assert client.get(reverse(name)).status_code == 200, name
     assert client.get(reverse("leaderboard:page")).status_code == 200
+
+
+def test_command_questions_are_still_graded_while_the_app_redis_is_down(
+    client, own_app_redis, question_factory, check_factory
+):
+    """Grading runs one answer in a scratch namespace, deleted at once: no quota to keep."""
+    from quizzes.models import Attempt, Response
+
+    question = question_factory(kind="command", example_answer="SET greeting hello")
+    check_factory(question=question, kind="value", key="greeting", value="hello")
+    client.post(reverse("quizzes:start", args=[question.quiz.slug]))
+    attempt = Attempt.objects.get()
+    own_app_redis.stop()
+
+    response = client.post(
+        reverse("quizzes:answer", args=[question.quiz.slug, attempt.pk, 1]),
+        {"command": "SET greeting hello"},
+    )
+
+    assert response.status_code == 302
+    assert Response.objects.get().correct is True
