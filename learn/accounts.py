@@ -33,6 +33,9 @@ from learn.auth import failures
 from learn.http import HtmxHttpRequest
 from learn.middleware import LEARNER_SESSION_KEY
 from learn.models import Learner, TopicProgress
+from learn.redis_clients import sandbox
+from learn.sandbox.runner import DOWN, SandboxUnavailable
+from learn.sandbox_views import namespace_of
 
 logger = logging.getLogger(__name__)
 READ_TOPICS = "read_topics"
@@ -171,6 +174,16 @@ def merge_learners(source: Learner, target: Learner) -> None:
     # Redis mirrors the database: refresh it once the move is committed.
     transaction.on_commit(lambda: leaderboard.refresh_learner(source_id))
     transaction.on_commit(lambda: leaderboard.refresh_learner(target_id))
+    transaction.on_commit(lambda: _move_sandbox(source_id, target_id))
+
+
+def _move_sandbox(source_id: str, target_id: str) -> None:
+    """The sandbox keys follow the learner into the account (best effort)."""
+    try:
+        sandbox().adopt(namespace_of(source_id), namespace_of(target_id))
+    except (SandboxUnavailable, *DOWN) as exc:
+        # Left behind, they are swept with the idle namespace; nothing else is lost.
+        logger.warning("sandbox keys not moved to the account: %s", exc)
 
 
 def _merge_topic_progress(source: Learner, target: Learner) -> None:

@@ -27,8 +27,12 @@ class CommandForm(forms.Form):
     )
 
 
+def namespace_of(learner_id: str) -> Namespace:
+    return Namespace(namespace_for(settings.SECRET_KEY, str(learner_id)))
+
+
 def learner_namespace(request: HtmxHttpRequest) -> Namespace:
-    return Namespace(namespace_for(settings.SECRET_KEY, request.learner_id))
+    return namespace_of(request.learner_id)
 
 
 def panel_context(request: HtmxHttpRequest) -> dict:

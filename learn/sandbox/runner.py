@@ -355,6 +355,31 @@ class Sandbox:
         self._forget(namespace)
         return deleted
 
+    def adopt(self, source: Namespace, target: Namespace) -> int:
+        """Move `source`'s keys into `target` (an anonymous learner joining an account).
+
+        A name `target` already uses keeps its value, and the key quota holds;
+        what stays behind is swept with the idle `source`. Returns how many moved.
+        """
+        self.ensure_ready()
+        names = sorted(self.app.smembers(self.index_key(source)))
+        room = self.limits.keys - self._key_count(target, prune=True)
+        moved = []
+        for name in names:
+            if len(moved) >= room:
+                break
+            # RENAMENX keeps the key's TTL and never overwrites the target's own key.
+            if self._call("RENAMENX", source.key(name), target.key(name)) == 1:
+                moved.append(name)
+        if moved:
+            index = self.index_key(target)
+            pipe = self.app.pipeline(transaction=False)
+            pipe.srem(self.index_key(source), *moved)
+            pipe.sadd(index, *moved).expire(index, self.limits.idle_seconds * 2)
+            pipe.zadd(BOOK + "active", {target.name: time.time()})
+            pipe.execute()
+        return len(moved)
+
     def keys(
         self, namespace: Namespace, limit: int = 50, names: set[bytes] | None = None
     ) -> list[KeyRow]:

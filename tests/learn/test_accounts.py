@@ -332,3 +332,38 @@ def test_a_signed_in_page_never_reaches_the_shared_cache(client, course):
 
     assert b"grace" not in topic and b"grace" not in home
     assert b"Log in" in topic and b"Log in" in home
+
+
+def sandbox_keys(client) -> dict[str, str]:
+    rows = client.get(reverse("learn:sandbox_keys"), HTTP_ACCEPT="application/json").json()
+    return {row["name"]: row["type"] for row in rows["keys"]}
+
+
+def run(client, command: str):
+    return client.post(
+        reverse("learn:sandbox_run"), {"command": command}, HTTP_ACCEPT="application/json"
+    ).json()["reply"]
+
+
+def test_sandbox_keys_follow_the_learner_into_the_account(
+    client, django_capture_on_commit_callbacks
+):
+    from django.test import Client
+
+    UserFactory(username="grace", password=PASSWORD)
+    elsewhere = Client()  # the account's earlier device
+    elsewhere.post(reverse("learn:login"), {"username": "grace", "password": PASSWORD})
+    run(elsewhere, "SET shared mine")
+    run(elsewhere, "SET kept 1")
+    elsewhere.post(reverse("learn:logout"))
+
+    anonymous_learner(client)
+    run(client, "SET shared theirs")
+    run(client, "LPUSH jobs a")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("learn:login"), {"username": "grace", "password": PASSWORD})
+
+    assert sandbox_keys(client) == {"shared": "string", "kept": "string", "jobs": "list"}
+    assert run(client, "GET shared") == '"mine"'  # the account's own value wins
+    assert run(client, "LRANGE jobs 0 -1") == '1) "a"'

@@ -51,3 +51,25 @@ def test_the_sandbox_recovers_when_its_server_comes_back(settings):
     finally:
         server.stop()
         reset_clients()
+
+
+def test_adopting_keys_keeps_the_quota_and_the_targets_own_values(sandbox, sandbox_redis):
+    source, target = Namespace("source00000000000000000a"), Namespace("target00000000000000000a")
+    most = sandbox.limits.keys
+    pairs = " ".join(f"t{i} 1" for i in range(most - 1))
+    assert sandbox.run(target, f"MSET {pairs} clash target").reply == "OK"
+    for command in ("SET clash source", "SET extra1 1", "SET extra2 2"):
+        sandbox.run(source, command)
+
+    moved = sandbox.adopt(source, target)
+
+    assert moved == 0  # the target is full: nothing moves, nothing is overwritten
+    assert sandbox.run(target, "GET clash").reply == '"target"'
+    sandbox.run(target, "DEL t0 t1")
+
+    moved = sandbox.adopt(source, target)
+
+    assert moved == 2
+    assert sandbox.run(target, "DBSIZE").reply == f"(integer) {most}"
+    assert sandbox.run(target, "GET clash").reply == '"target"'
+    assert sandbox.run(source, "KEYS *").reply == '1) "clash"'  # left to be swept
