@@ -10,11 +10,14 @@ stopped node can be restarted and rejoin with its slots.
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import redis
 
 from config.embedded import EmbeddedServer, free_port, start_server
@@ -170,6 +173,15 @@ def _wait(predicate, timeout: float = 15.0) -> None:
         if time.monotonic() > deadline:
             raise RuntimeError("cluster nodes did not learn of each other in time")
         time.sleep(0.05)
+
+
+def tls_server_binary() -> str:
+    """Debian's redis-server (built with TLS), or the test is skipped (failed in CI)."""
+    binary = shutil.which("redis-server")
+    if binary is None or shutil.which("openssl") is None:
+        message = "TLS tests need Debian's redis-server (built with TLS) and openssl"
+        pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
+    return binary
 
 
 def make_certificates(folder: Path) -> tuple[Path, Path, Path]:

@@ -3,9 +3,6 @@ against three-shard clusters these tests start themselves: sessions, the page
 cache, the log-in throttle and the sandbox's bookkeeping work on it; a lost
 shard costs speed, never a page, and /healthz says so."""
 
-import os
-import shutil
-
 import pytest
 import redis
 from django.conf import settings as django_settings
@@ -17,7 +14,7 @@ from django.urls import reverse
 from config.redis_config import redis_options
 from learn.models import TopicProgress
 from learn.redis_clients import app_redis, reset_clients
-from tests.cluster import LocalCluster, start_cluster, start_tls_cluster
+from tests.cluster import LocalCluster, start_cluster, start_tls_cluster, tls_server_binary
 from tests.factories import StaffFactory
 from tests.test_deploy import run
 from tests.test_embedded import wait_for
@@ -287,10 +284,7 @@ def test_cluster_mode_on_a_server_that_is_no_cluster_degrades(client, settings, 
 @pytest.fixture
 def tls_cluster(tmp_path):
     """One shard over TLS (a private CA), for an ACL user, as ElastiCache serves it."""
-    binary = shutil.which("redis-server")
-    if binary is None or shutil.which("openssl") is None:
-        message = "TLS tests need Debian's redis-server (built with TLS) and openssl"
-        pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
+    binary = tls_server_binary()
     cluster, url, ca = start_tls_cluster(tmp_path, binary, user="cachelab", password="s3cret")
     yield cluster, url, ca
     cluster.stop()

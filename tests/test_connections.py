@@ -5,7 +5,6 @@ and two app instances sharing one app Redis and one database."""
 import http.cookiejar
 import json
 import os
-import shutil
 import subprocess
 import sys
 import urllib.parse
@@ -23,7 +22,7 @@ from config.redis_config import redis_options
 from learn.redis_clients import reset_clients, sandbox
 from learn.sandbox.namespace import Namespace
 from learn.sandbox.runner import SandboxUnavailable
-from tests.cluster import make_certificates
+from tests.cluster import make_certificates, tls_server_binary
 from tests.test_embedded import port_is_closed, wait_for
 
 pytestmark = pytest.mark.redis
@@ -51,10 +50,7 @@ def point_app_redis(settings, url: str, ca: str = "", reader: str = "") -> None:
 @pytest.fixture
 def tls_server(tmp_path):
     """Redis OSS with TLS on one port (and plain text on another, for the checks)."""
-    binary = shutil.which("redis-server")
-    if binary is None or shutil.which("openssl") is None:
-        message = "TLS tests need Debian's redis-server (built with TLS) and openssl"
-        pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
+    binary = tls_server_binary()
 
     cert, key, ca = make_certificates(tmp_path)
     tls_port = free_port()
