@@ -168,17 +168,22 @@ def next_step(learner_id: str, progress: Progress, due_reviews: int = 0) -> Next
     return None
 
 
+def topic_slug(page_path: str) -> str | None:
+    """The slug of the topic page at `page_path` (a site path), if it is one."""
+    prefix = "/topics/"
+    if not page_path.startswith(prefix):
+        return None
+    return page_path[len(prefix) :].strip("/") or None
+
+
 def record_example_run(learner_id: str, page_path: str, line: str) -> bool:
     """Count a sandbox command towards a topic when it is one of that topic's examples.
 
     `page_path` is the page the panel sits on; only topic pages count. Returns
     whether the learner's progress changed.
     """
-    prefix = "/topics/"
-    if not page_path.startswith(prefix):
-        return False
-    slug = page_path[len(prefix) :].strip("/")
-    blocks = topic_examples().get(slug, [])
+    slug = topic_slug(page_path)
+    blocks = topic_examples().get(slug, []) if slug else []
     wanted = normalise_line(line)
     if not any(wanted in block for block in blocks):
         return False

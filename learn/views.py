@@ -136,7 +136,12 @@ def progress_summary(request: HtmxHttpRequest) -> HttpResponse:
     """The home page's personal corner: mastery and where to go next."""
     progress = learner_progress(request.learner_id)
     due = due_count(request.learner_id)
-    context = {"progress": progress, "next_step": next_step(request.learner_id, progress, due)}
+    context = {
+        "progress": progress,
+        "next_step": next_step(request.learner_id, progress, due),
+        "due": due,
+        "fragment": True,  # also brings the navigation's due count (the page is shared)
+    }
     return render(request, "learn/progress.html#summary", context)
 
 

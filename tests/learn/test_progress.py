@@ -287,3 +287,45 @@ def test_an_example_of_several_lines_counts_once_all_of_them_ran(client, course)
     done = learner_progress(client.session["learner_id"]).for_topic("first").examples_run
 
     assert (halfway, done) == (0, 1)
+
+
+def test_a_topic_pages_panel_brings_mastery_and_due_count_in_one_request(client, course):
+    learner = learner_of(client)
+    take_quiz(learner, course["quiz"], right=2)
+
+    response = client.get(
+        reverse("learn:sandbox_panel") + "?next=/topics/first/", HTTP_HX_REQUEST="true"
+    )
+
+    body = response.content.decode()
+    assert 'id="sandbox-output"' in body
+    assert 'id="topic-mastery"' in body and "Your mastery: 25%" in body
+    assert 'id="review-due"' in body and "2<span" in body
+    assert body.count('hx-swap-oob="true"') == 2
+
+
+def test_the_sandbox_panel_elsewhere_brings_nothing_extra(client, course):
+    body = client.get(reverse("learn:sandbox_panel") + "?next=/sandbox/").content.decode()
+
+    assert "hx-swap-oob" not in body
+
+
+def test_the_home_summary_brings_the_due_count_out_of_band(client, course):
+    learner = learner_of(client)
+    take_quiz(learner, course["quiz"], right=3)
+
+    body = client.get(reverse("learn:progress_summary")).content.decode()
+
+    assert 'id="review-due" hx-get' in body and 'hx-swap-oob="true"' in body
+    assert "1<span" in body
+
+
+def test_only_pages_without_a_personal_fragment_fetch_the_due_count_themselves(client, course):
+    def loads_due_count(url: str) -> bool:
+        body = client.get(url).content.decode()
+        return 'hx-trigger="load, review-changed from:body"' in body
+
+    assert not loads_due_count(reverse("learn:home"))
+    assert not loads_due_count(reverse("learn:topic", args=["first"]))
+    assert loads_due_count(reverse("quizzes:list"))
+    assert loads_due_count(reverse("learn:progress"))
