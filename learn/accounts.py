@@ -31,14 +31,13 @@ from django.views.decorators.http import require_http_methods
 
 from learn.auth import failures
 from learn.http import HtmxHttpRequest
-from learn.middleware import LEARNER_SESSION_KEY
+from learn.middleware import LEARNER_SESSION_KEY, READ_TOPICS
 from learn.models import Learner, TopicProgress
 from learn.redis_clients import sandbox
 from learn.sandbox.runner import DOWN, SandboxUnavailable
 from learn.sandbox_views import namespace_of
 
 logger = logging.getLogger(__name__)
-READ_TOPICS = "read_topics"
 
 
 class SignUpForm(UserCreationForm):

@@ -4,6 +4,9 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 
 LEARNER_SESSION_KEY = "learner_id"
+# Ids of the topics the learner has read: a session copy of the database rows,
+# so shared pages can pick their variant without a query.
+READ_TOPICS = "read_topics"
 
 
 def learner_id_for(request: HttpRequest) -> str:

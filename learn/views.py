@@ -13,14 +13,13 @@ from django_htmx.http import trigger_client_event
 
 from learn import inside
 from learn.http import HtmxHttpRequest
+from learn.middleware import READ_TOPICS
 from learn.models import Topic, TopicProgress
 from learn.progress import WEIGHTS, learner_progress, next_step, score_chart
 from learn.redis_clients import app_redis, sandbox_admin_redis
 from learn.sandbox.runner import DOWN
 from learn.topic_cache import CSRF_PLACEHOLDER, published_topics, shared_html, topic_page
 from quizzes.review import due_count
-
-READ_TOPICS = "read_topics"
 
 
 def read_topic_ids(request: HtmxHttpRequest) -> set[int]:
