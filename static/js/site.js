@@ -89,12 +89,20 @@
 
   // The panel arrives with the page (/sandbox/) or right after it (topic
   // pages load it with htmx): set it up whenever it appears.
+  // An example whose Run button was pressed before the panel had arrived.
+  let pendingExample = null;
+
   function setUpPanel() {
     const parts = sandboxParts();
     if (!parts || parts.form.dataset.ready) return;
     parts.form.dataset.ready = "1";
     setUpHistory(parts);
     scrollToEnd(parts.output);
+    if (pendingExample !== null) {
+      const code = pendingExample;
+      pendingExample = null;
+      runExample(parts, code);
+    }
     document.querySelectorAll("[data-clear-screen] button").forEach(function (button) {
       button.addEventListener("click", function (event) {
         event.preventDefault();
@@ -105,13 +113,23 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     setUpPanel();
-    if (window.htmx) window.htmx.onLoad(setUpPanel);
+    if (window.htmx) {
+      window.htmx.onLoad(function (loaded) {
+        // Only once htmx has processed the panel itself: content swapped in out of
+        // band beside it can load first, while the form would still submit natively.
+        const form = document.getElementById("sandbox-form");
+        if (form && loaded.contains(form)) setUpPanel();
+      });
+    }
     document.querySelectorAll("[data-run-example]").forEach(function (button) {
       button.addEventListener("click", function () {
-        const parts = sandboxParts();
-        if (!parts) return;
         const code = button.closest(".redis-example").querySelector("code").textContent;
-        runExample(parts, code);
+        const parts = sandboxParts();
+        if (parts && parts.form.dataset.ready) {
+          runExample(parts, code);
+        } else {
+          pendingExample = code; // runs as soon as the panel is set up
+        }
       });
     });
   });
