@@ -102,3 +102,15 @@ class AttemptFactory(factory.django.DjangoModelFactory):
 
     learner = factory.SubFactory(LearnerFactory)
     quiz = factory.SubFactory(QuizFactory)
+
+
+def answered_attempt(learner_id, quiz, right: int):
+    """An attempt through the real services with its first `right` questions answered
+    right and the rest wrong; left open for the caller to finish."""
+    from quizzes import services
+
+    attempt = services.start_attempt(str(learner_id), quiz)
+    for slot in attempt.slots.select_related("question"):
+        choice = slot.question.choices.filter(correct=slot.position <= right).first()
+        services.submit_answer(attempt, slot.position, [str(choice.pk)], "")
+    return attempt

@@ -10,7 +10,7 @@ from learn.models import Learner, TopicProgress
 from learn.progress import TopicMastery, learner_progress, next_step
 from quizzes import services
 from quizzes.models import Attempt
-from tests.factories import QuestionFactory, QuizFactory, TopicFactory
+from tests.factories import QuestionFactory, QuizFactory, TopicFactory, answered_attempt
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
 
@@ -38,11 +38,7 @@ def learner_of(client) -> Learner:
 
 def take_quiz(learner: Learner, quiz, right: int) -> Attempt:
     """Finish an attempt with `right` correct answers, the rest wrong."""
-    attempt = services.start_attempt(str(learner.pk), quiz)
-    for slot in attempt.slots.select_related("question"):
-        choice = slot.question.choices.filter(correct=slot.position <= right).first()
-        services.submit_answer(attempt, slot.position, [str(choice.pk)], "")
-    return services.finish_attempt(attempt)
+    return services.finish_attempt(answered_attempt(learner.pk, quiz, right))
 
 
 def run(client, command: str, page: str):

@@ -13,7 +13,7 @@ from django.utils import timezone
 from learn.models import Learner
 from quizzes import leaderboard, services
 from quizzes.models import Attempt
-from tests.factories import LearnerFactory, QuestionFactory, QuizFactory
+from tests.factories import LearnerFactory, QuestionFactory, QuizFactory, answered_attempt
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
 
@@ -42,10 +42,7 @@ def take(committed):
     def take(learner: Learner, quiz, right: int, finished_at=None) -> Attempt:
         """Finish an attempt with `right` correct answers, through the real services."""
         with committed():
-            attempt = services.start_attempt(str(learner.pk), quiz)
-            for slot in attempt.slots.select_related("question"):
-                choice = slot.question.choices.filter(correct=slot.position <= right).first()
-                services.submit_answer(attempt, slot.position, [str(choice.pk)], "")
+            attempt = answered_attempt(learner.pk, quiz, right)
             if finished_at is None:
                 return services.finish_attempt(attempt)
             attempt.finish(now=finished_at)
@@ -181,10 +178,7 @@ def test_the_page_shows_your_rank_even_outside_the_top_ten(client, committed):
         leaderboard.join(mine.pk, "Me")
     learners = [LearnerFactory(nickname=f"Player {n}") for n in range(11)]
     for right, learner in enumerate([mine, *learners], start=1):
-        attempt = services.start_attempt(str(learner.pk), quiz)
-        for slot in attempt.slots.select_related("question"):
-            choice = slot.question.choices.filter(correct=slot.position <= right).first()
-            services.submit_answer(attempt, slot.position, [str(choice.pk)], "")
+        attempt = answered_attempt(learner.pk, quiz, right)
         with committed():
             services.finish_attempt(attempt)
 
