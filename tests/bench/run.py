@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -165,6 +166,7 @@ def main() -> int:
             server.process.terminate()
             server.process.wait(timeout=15)
         stop_all(redis_servers)
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 _FALLBACK_WARNING = (
@@ -199,9 +201,8 @@ def throughput(
                 continue
             results[endpoint.name].append(result)
             cpu.append(Cpu(endpoint.name, wall, result.cpu_seconds, server.cpu() - before))
-            exhausted = (
-                " (pool ran out: repeats counted as errors)" if result.pool_exhausted else ""
-            )
+            ran_out = endpoint.one_use and result.pool_exhausted
+            exhausted = " (pool ran out: repeats counted as errors)" if ran_out else ""
             print(
                 f"round {round_number}/{ROUNDS} {endpoint.name}: {result.rps:.0f} req/s, "
                 f"p95 {result.p95:.1f} ms, {result.errors} errors{exhausted}",
