@@ -133,7 +133,9 @@ def main() -> int:
         sizes = _check_floor_is_bare(bare_server.url, site_server.url)
         command = gunicorn_command(env, "127.0.0.1:PORT", "/dev/null")
         workers = command[command.index("--workers") + 1]
-        generator = "wrk" if wrk.available() else "locust"
+        # BENCH_GENERATOR=locust forces the fallback (to see how much it squeezes).
+        wanted = os.environ.get("BENCH_GENERATOR", "wrk")
+        generator = "wrk" if wanted == "wrk" and wrk.available() else "locust"
         print(
             f"gunicorn: {workers} workers each for the site and the bare floor; generator: "
             f"{generator}; {ROUNDS} rounds of {SECONDS:g} s per endpoint",
