@@ -1,8 +1,14 @@
-"""Simulated learners for `make bench` (locust user classes, one per endpoint)."""
+"""Simulated learners for `make bench`'s locust parts (one user class per endpoint).
+
+wrk measures throughput; these learners measure behaviour: a crowd reading
+between clicks, a class pressing Start at once.
+"""
 
 import itertools
+import random
 import re
 
+import gevent.event
 from locust import HttpUser, between, constant, task
 
 QUIZ = "overview"
@@ -11,10 +17,10 @@ THINK = between(5, 15)
 
 
 class Floor(HttpUser):
-    """A bare Django response: the floor everything else is compared with."""
+    """The app's own /bench/floor: its middleware and nothing else."""
 
     wait_time = constant(0)
-    name = "bare Django"
+    name = "/bench/floor"
 
     @task
     def floor(self) -> None:
@@ -127,4 +133,65 @@ class QuizAnswer(HttpUser):
         self.next_click = self.start_attempt
 
 
-ENDPOINTS = [Floor, Home, TopicPage, SandboxCommand, QuizAnswer]
+class Progress(HttpUser):
+    """A learner who read a topic looks at their progress."""
+
+    wait_time = constant(0)
+    name = "progress page"
+
+    def on_start(self) -> None:
+        self.client.get("/sandbox/", name="setup")
+        token = self.client.cookies.get("csrftoken")
+        self.client.post(
+            "/topics/caching-patterns/read", headers={"X-CSRFToken": token}, name="setup"
+        )
+
+    @task
+    def progress(self) -> None:
+        self.client.get("/progress/", name=self.name)
+
+
+ENDPOINTS = [Floor, Home, TopicPage, SandboxCommand, QuizAnswer, Progress]
+
+
+class Wave:
+    """The signal a class waits for, and how many have arrived and pressed Start."""
+
+    go = gevent.event.Event()
+    arrived = 0
+    pressed = 0
+    spread = 1.0  # seconds over which the class presses Start
+
+
+class StartWave(HttpUser):
+    """A learner with the quiz open, pressing Start with the rest of the class.
+
+    Everyone opens the quiz first; when all have it on screen, each presses
+    Start at a random moment within one second and lands on the first question.
+    """
+
+    wait_time = constant(3600)
+    name = "quiz start"
+    steps = ("first question",)
+
+    def on_start(self) -> None:
+        self.client.get(f"/quizzes/{QUIZ}/", name="setup")
+        self.token = self.client.cookies.get("csrftoken")
+        Wave.arrived += 1
+        Wave.go.wait()
+        gevent.sleep(random.uniform(0, Wave.spread))
+
+    @task
+    def press_start(self) -> None:
+        try:
+            response = self.client.post(
+                f"/quizzes/{QUIZ}/start",
+                headers={"X-CSRFToken": self.token},
+                allow_redirects=False,
+                name=self.name,
+            )
+            location = response.headers.get("Location")
+            if location:
+                self.client.get(location, name="first question")
+        finally:
+            Wave.pressed += 1
