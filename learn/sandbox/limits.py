@@ -67,16 +67,20 @@ def check_batch(
 
 def check_room(engine: Engine) -> Refusal | None:
     """Refuse new data while the shared server is nearly full (idle learners go first)."""
-    limits = engine.target.policy.limits
+    limits, server = engine.target.policy.limits, engine.target.server
+    reading = server.memory()
+    # A reading a moment old is good enough far from full; near it, ask again.
+    if reading and reading[0] >= reading[1] * limits.full_fraction * 0.8:
+        reading = server.memory(fresh=True)
     for attempt in range(2):
-        reading = engine.target.server.memory(fresh=attempt > 0)
         if reading is None:
             return None  # unbounded, or unknown: the server's own noeviction refusal holds
         used, most = reading
         if used < most * limits.full_fraction:
             return None
-        if attempt == 0 and not engine.sweep_idle(idle_seconds=limits.full_idle_seconds):
+        if attempt or not engine.sweep_idle(idle_seconds=limits.full_idle_seconds):
             break  # nobody idle to make room
+        reading = server.memory(fresh=True)
     return FULL
 
 

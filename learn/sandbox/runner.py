@@ -290,6 +290,9 @@ class Engine:
         return mapped, names, note
 
     def full_reply(self) -> ErrorReply:
+        """The server refused a write for want of memory (noeviction's OOM): say so
+        plainly, and stop trusting the memory reading that let the write through."""
+        self.target.server.memory(fresh=True)
         return ErrorReply(f"ERR {bounds.FULL}")
 
     def _execute(
