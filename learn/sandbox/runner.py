@@ -219,12 +219,13 @@ class Engine:
         self.ensure_ready()
         names = sorted(self.app.smembers(self.index_key(source)))
         room = self.limits.keys - bounds.key_total(self, target, prune=True)
+        old, new = self.target.mapping(source), self.target.mapping(target)
         moved = []
         for name in names:
             if len(moved) >= room:
                 break
             # RENAMENX keeps the key's TTL and never overwrites the target's own key.
-            if self.target.server.call("RENAMENX", source.key(name), target.key(name)) == 1:
+            if self.target.server.call("RENAMENX", old.key(name), new.key(name)) == 1:
                 moved.append(name)
         if moved:
             self.ledger.unindex(source, moved)
