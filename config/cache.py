@@ -16,7 +16,8 @@ from typing import Any
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
-from config.redis_config import UNAVAILABLE, AppRedisCluster, cluster_client
+from config.redis_config import APP_REDIS_DOWN as UNAVAILABLE
+from config.redis_config import AppRedisCluster, cluster_client
 
 logger = logging.getLogger(__name__)
 

@@ -24,9 +24,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# The sandbox is a shared server strangers write to: bound its memory and let
-# it evict the least recently used keys (idle learners') rather than refuse.
-SANDBOX_SERVER_ARGS = ["--maxmemory", "128mb", "--maxmemory-policy", "allkeys-lru"]
+# The sandbox is a shared server strangers write to: bound its memory, and
+# never evict (one learner's writes must not cost another their keys). The
+# engine refuses new data with a clear message before it is full and sweeps
+# idle namespaces first (learn/sandbox/limits.py).
+SANDBOX_SERVER_ARGS = ["--maxmemory", "128mb", "--maxmemory-policy", "noeviction"]
 
 
 def bundled_binary() -> str:

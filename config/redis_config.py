@@ -23,7 +23,8 @@ from redis.retry import Retry
 
 # What "the app Redis is away" looks like, on one server or a cluster: callers
 # catch these and degrade (a cache miss, no throttle) instead of failing a page.
-UNAVAILABLE = (
+# The one definition: the sandbox engine (no Django, no config) is handed it.
+APP_REDIS_DOWN = (
     RedisConnectionError,
     RedisTimeoutError,
     OSError,

@@ -29,12 +29,13 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
+from config.redis_config import APP_REDIS_DOWN as DOWN
 from learn.auth import failures
 from learn.http import HtmxHttpRequest
 from learn.middleware import LEARNER_SESSION_KEY, READ_TOPICS
 from learn.models import Learner, TopicProgress
 from learn.redis_clients import sandbox
-from learn.sandbox.runner import DOWN, SandboxUnavailable
+from learn.sandbox.runner import SandboxUnavailable
 from learn.sandbox_views import namespace_of
 
 logger = logging.getLogger(__name__)

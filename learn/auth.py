@@ -14,8 +14,8 @@ from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
 from django.http import HttpRequest
 
+from config.redis_config import APP_REDIS_DOWN as DOWN
 from learn.redis_clients import app_redis
-from learn.sandbox.runner import DOWN
 
 
 def _key(request: HttpRequest | None, username: str) -> str:

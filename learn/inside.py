@@ -23,9 +23,10 @@ from django.core.cache import cache
 from django.http import HttpResponse
 from django.utils import timezone
 
+from config.redis_config import APP_REDIS_DOWN as DOWN
 from learn.redis_clients import app_redis
 from learn.sandbox.namespace import Namespace
-from learn.sandbox.runner import DOWN, book_key
+from learn.sandbox.runner import book_key
 from learn.topic_cache import published_topics, queue_counts, stats_key
 
 SNAPSHOT_KEY = "inside:snapshot"

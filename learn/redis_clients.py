@@ -20,7 +20,7 @@ from typing import Any
 import redis
 from django.conf import settings
 
-from config.redis_config import AppRedisCluster, cluster_client, redis_options
+from config.redis_config import APP_REDIS_DOWN, AppRedisCluster, cluster_client, redis_options
 from learn.sandbox.policy import Limits
 from learn.sandbox.runner import Sandbox
 
@@ -91,6 +91,7 @@ def sandbox() -> Sandbox:
         limits=Limits(burst=settings.SANDBOX_BURST, rate=settings.SANDBOX_RATE),
         socket_timeout=max(settings.REDIS_SOCKET_TIMEOUT, 1.0),
         ssl_ca_certs=settings.SANDBOX_REDIS_CA_CERT,
+        app_down=APP_REDIS_DOWN,
     )
 
 

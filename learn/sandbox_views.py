@@ -1,6 +1,8 @@
 """The sandbox panel: a redis-cli prompt in the page, backed by learn.sandbox."""
 
 import contextlib
+import hashlib
+import hmac
 import json
 
 from django import forms
@@ -12,11 +14,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
+from config.redis_config import APP_REDIS_DOWN as DOWN
 from learn.http import HtmxHttpRequest
 from learn.progress import learner_progress, record_example_run, topic_slug
 from learn.redis_clients import app_redis, sandbox
 from learn.sandbox.namespace import Namespace, namespace_for
-from learn.sandbox.runner import DOWN, Outcome, SandboxUnavailable
+from learn.sandbox.runner import Outcome, SandboxUnavailable
 from quizzes.review import due_count
 
 UNAVAILABLE = "The sandbox server is temporarily unavailable. Try again in a moment."
@@ -34,6 +37,16 @@ def namespace_of(learner_id: str) -> Namespace:
 
 def learner_namespace(request: HtmxHttpRequest) -> Namespace:
     return namespace_of(request.learner_id)
+
+
+def client_origin(request: HtmxHttpRequest) -> str:
+    """Where the request comes from, as an opaque token (the engine bounds new
+    namespaces per origin). REMOTE_ADDR for now; learn.http's client_ip() once
+    it knows the trusted proxy. Keyed, so the app Redis holds no addresses."""
+    address = request.META.get("REMOTE_ADDR", "")
+    return hmac.new(
+        settings.SECRET_KEY.encode(), f"origin:{address}".encode(), hashlib.sha256
+    ).hexdigest()
 
 
 def panel_context(request: HtmxHttpRequest) -> dict:
@@ -98,7 +111,9 @@ def sandbox_run(request: HtmxHttpRequest) -> HttpResponse:
     else:
         line = form.cleaned_data["command"]
         try:
-            outcome, status = sandbox().run(learner_namespace(request), line, record=True), 200
+            engine, namespace = sandbox(), learner_namespace(request)
+            outcome = engine.run(namespace, line, record=True, origin=client_origin(request))
+            status = 200
         # Without the app Redis there are no limits to enforce: refuse rather than run unbounded.
         except (SandboxUnavailable, *DOWN):
             outcome, status = Outcome(reply=UNAVAILABLE, error=True), 503

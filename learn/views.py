@@ -11,13 +11,13 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
+from config.redis_config import APP_REDIS_DOWN as DOWN
 from learn import inside
 from learn.http import HtmxHttpRequest
 from learn.middleware import READ_TOPICS
 from learn.models import Topic, TopicProgress
 from learn.progress import WEIGHTS, learner_progress, next_step, score_chart
 from learn.redis_clients import app_redis, sandbox_admin_redis
-from learn.sandbox.runner import DOWN
 from learn.topic_cache import CSRF_PLACEHOLDER, published_topics, shared_html, topic_page
 from quizzes.review import due_count
 

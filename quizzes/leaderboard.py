@@ -33,9 +33,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from config.redis_config import APP_REDIS_DOWN as DOWN
 from learn.models import Learner
 from learn.redis_clients import app_redis
-from learn.sandbox.runner import DOWN
 from quizzes.models import Attempt
 
 logger = logging.getLogger(__name__)

@@ -8,9 +8,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from config.redis_config import APP_REDIS_DOWN as DOWN
 from learn.http import HtmxHttpRequest
 from learn.models import Learner
-from learn.sandbox.runner import DOWN
 from quizzes import leaderboard
 from quizzes.forms import TAKEN, NicknameForm
 

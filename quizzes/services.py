@@ -11,8 +11,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from config.redis_config import APP_REDIS_DOWN as DOWN
 from learn.models import Learner
-from learn.sandbox.runner import DOWN, SandboxUnavailable
+from learn.sandbox.runner import SandboxUnavailable
 from quizzes.grading import CommandResult, grade_question_command
 from quizzes.models import Attempt, AttemptQuestion, Choice, Question, Quiz, Response
 from quizzes.review import record_miss

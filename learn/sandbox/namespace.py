@@ -1,4 +1,9 @@
-"""A learner's namespace: the prefix every one of their keys lives under."""
+"""Map: a learner's namespace, the prefix every one of their keys lives under.
+
+On the shared server every key argument is mapped into the namespace and
+replies are mapped back (`Namespace`). A private target maps nothing
+(`Unmapped`); both answer the `KeyMapping` methods the pipeline uses.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from learn.sandbox.resp import ErrorReply, Reply
 
@@ -27,6 +33,24 @@ def namespace_for(secret: str, learner_id: str) -> str:
 
 def glob_escape(value: bytes) -> bytes:
     return b"".join(b"\\" + bytes([c]) if c in GLOB_SPECIAL else bytes([c]) for c in value)
+
+
+class KeyMapping(Protocol):
+    """How a target names a learner's keys on its server."""
+
+    name: str
+
+    def key(self, name: bytes) -> bytes: ...
+
+    def strip(self, name: bytes) -> bytes: ...
+
+    def pattern(self, learner_pattern: bytes = b"*") -> bytes: ...
+
+    def map_args(
+        self, args: Sequence[bytes], positions: Sequence[int], name: str
+    ) -> list[bytes]: ...
+
+    def unmap_reply(self, name: str, reply: Reply) -> Reply: ...
 
 
 @dataclass(frozen=True)
@@ -67,4 +91,29 @@ class Namespace:
                 [self.strip(item[0]), *item[1:]] if isinstance(item, list) and item else item
                 for item in reply
             ]
+        return reply
+
+
+@dataclass(frozen=True)
+class Unmapped:
+    """A private target's mapping: the learner's own server, every name as typed.
+
+    `name` still identifies the learner for the bookkeeping (rate limits).
+    """
+
+    name: str
+
+    def key(self, name: bytes) -> bytes:
+        return name
+
+    def strip(self, name: bytes) -> bytes:
+        return name
+
+    def pattern(self, learner_pattern: bytes = b"*") -> bytes:
+        return learner_pattern
+
+    def map_args(self, args: Sequence[bytes], positions: Sequence[int], name: str) -> list[bytes]:
+        return list(args)
+
+    def unmap_reply(self, name: str, reply: Reply) -> Reply:
         return reply

@@ -1,16 +1,25 @@
-"""Which commands a stranger may run on the shared sandbox server, and how much.
+"""Refuse: every refusal that needs no server, each with its reason.
 
-The policy is the second of the sandbox's layers (after key mapping, before
-the server's own ACL): every refusal carries a message saying why and what to
-do instead, like a form validator's.
+A target's policy is the validator of the pipeline (see the package docstring
+for the order): it is asked about the whole line before it is split, about the
+command once the server's COMMAND INFO names it, about the arguments once the
+key specs have told keys from the rest, and about a transaction's queue. Every
+refusal carries a message saying why and what to do instead, like a form
+validator's. Nothing here talks to a server: the bounds that do (key quota,
+value sizes, a full sandbox) are in limits.py.
+
+`SharedPolicy` is the shared sandbox server's. A private target (a learner's
+own server, in the labs) brings its own policy object with the same methods.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from learn.sandbox.commands import CommandInfo
+from learn.sandbox.namespace import CHANNEL_ARGS, ROOT
 
 
 @dataclass(frozen=True)
@@ -27,6 +36,20 @@ class Limits:
     burst: int = 40
     rate: float = 20.0
     idle_seconds: int = 24 * 60 * 60
+    # MULTI typed over several requests is kept in the app Redis: bound it.
+    queue_commands: int = 50
+    queue_bytes: int = 128 * 1024
+    # Seconds one learner may spend blocked (BLPOP ...) per minute, and how many
+    # blocking commands the whole site runs at once: each holds a web worker.
+    block_budget: float = 10.0
+    blocking_at_once: int = 1
+    # New sandbox namespaces one client address may start in an hour (a
+    # namespace is per session, and sessions are free to make).
+    new_per_origin: int = 50
+    # When the shared server is this full, new data is refused (and namespaces
+    # idle for `full_idle_seconds` are swept first to make room).
+    full_fraction: float = 0.9
+    full_idle_seconds: int = 60 * 60
 
 
 @dataclass(frozen=True)
@@ -87,6 +110,63 @@ ADMIN_COMMANDS = {
 }  # fmt: skip
 ALLOWED_ANYWAY = {"keys", "sort", "sort_ro", "publish", "spublish", "ping", "echo", "memory|usage"}
 
+# Where a blocking command takes its timeout, in seconds unless noted.
+TIMEOUT_LAST = {"blpop", "brpop", "bzpopmin", "bzpopmax", "blmove", "brpoplpush"}
+TIMEOUT_FIRST = {"blmpop", "bzmpop"}
+TIMEOUT_BLOCK_MS = {"xread", "xreadgroup"}
+
+UNMAPPABLE = Refusal(
+    "the sandbox cannot tell which arguments of this command are keys. "
+    "Give the keys names that differ from the other arguments."
+)
+
+
+def arity_ok(info: CommandInfo, argc: int) -> bool:
+    return argc == info.arity if info.arity > 0 else argc >= -info.arity
+
+
+class Policy(Protocol):
+    """What a target's policy answers; None means "may run"."""
+
+    limits: Limits
+
+    def check_line(self, line: bytes) -> Refusal | None: ...
+
+    def check_command(self, info: CommandInfo | None, args: Sequence[bytes]) -> Refusal | None: ...
+
+    def check_arguments(
+        self, info: CommandInfo, args: Sequence[bytes], positions: Sequence[int]
+    ) -> Refusal | None: ...
+
+    def check_queue(
+        self, queued: Sequence[Sequence[bytes]], args: Sequence[bytes]
+    ) -> Refusal | None: ...
+
+
+@dataclass(frozen=True)
+class SharedPolicy:
+    """The shared sandbox server's rules: one server, every learner on it."""
+
+    limits: Limits = Limits()
+
+    def check_line(self, line: bytes) -> Refusal | None:
+        return check_size(line, self.limits)
+
+    def check_command(self, info: CommandInfo | None, args: Sequence[bytes]) -> Refusal | None:
+        return check_command(info, args, self.limits)
+
+    def check_arguments(
+        self, info: CommandInfo, args: Sequence[bytes], positions: Sequence[int]
+    ) -> Refusal | None:
+        return check_arguments(info, args, positions, self.limits) or check_offsets(
+            info.name, args, self.limits
+        )
+
+    def check_queue(
+        self, queued: Sequence[Sequence[bytes]], args: Sequence[bytes]
+    ) -> Refusal | None:
+        return check_queue(queued, args, self.limits)
+
 
 def check_size(line: bytes, limits: Limits) -> Refusal | None:
     if len(line) > limits.line_bytes:
@@ -145,3 +225,121 @@ def _check_options(name: str, args: Sequence[bytes]) -> Refusal | None:
             "COPY ... DB copies into another database; the sandbox gives you only one. Drop the DB option."
         )
     return None
+
+
+def check_arguments(
+    info: CommandInfo, args: Sequence[bytes], positions: Sequence[int], limits: Limits
+) -> Refusal | None:
+    """Key names and the other arguments, once the key specs have told them apart."""
+    for i in positions:
+        if len(args[i]) > limits.key_name_bytes:
+            return Refusal(
+                f"key names may be at most {limits.key_name_bytes} bytes in the sandbox."
+            )
+    mapped = {*positions, CHANNEL_ARGS.get(info.name, -1)}
+    others = [i for i in range(1, len(args)) if i not in mapped]
+    # Key specs find a keyword's first occurrence; some commands obey the last
+    # (GEORADIUS ... STORE a STORE b). Say so instead of guessing.
+    for spec in info.key_specs:
+        if spec.begin == "keyword":
+            repeats = [i for i in others if args[i].upper() == spec.keyword.upper()]
+            if len(repeats) > 1:
+                return Refusal(f"give {spec.keyword.decode()} only once.")
+    # Whatever the mapping misses, a learner must never name the sandbox's
+    # own prefix: that is how another learner's keys are spelled.
+    if any(args[i].startswith(ROOT) for i in others):
+        return Refusal(
+            f"arguments may not start with {ROOT.decode()!r}: the sandbox keeps that prefix "
+            "for itself. Choose another name."
+        )
+    return None
+
+
+def check_offsets(name: str, args: Sequence[bytes], limits: Limits) -> Refusal | None:
+    """Offsets that would grow a key past the limit in one go (SETRANGE, SETBIT, BITFIELD)."""
+    most = limits.key_bytes
+    too_far = Refusal(
+        f"that offset would grow the key past {most // 1024} KiB, the most a sandbox key may hold."
+    )
+    try:
+        if name == "setrange" and len(args) == 4 and int(args[2]) + len(args[3]) > most:
+            return too_far
+        if name == "setbit" and len(args) == 4 and int(args[2]) >= most * 8:
+            return too_far
+    except ValueError:
+        return None  # not numbers: the server answers with its own error
+    if name in {"bitfield", "bitfield_ro"}:
+        # From 2: args[1] is the key, whatever it is called (even "get").
+        for i in range(2, len(args) - 2):
+            if args[i].upper() not in {b"GET", b"SET", b"INCRBY"}:
+                continue
+            try:
+                bits = int(args[i + 1][1:])
+                offset = args[i + 2]
+                position = int(offset[1:]) * bits if offset.startswith(b"#") else int(offset)
+            except ValueError:
+                continue  # not an operation after all (or one the server rejects)
+            if position + bits > most * 8:
+                return too_far
+    return None
+
+
+def check_queue(
+    queued: Sequence[Sequence[bytes]], args: Sequence[bytes], limits: Limits
+) -> Refusal | None:
+    """A transaction's queue lives in the app Redis between requests: keep it small."""
+    if len(queued) >= limits.queue_commands:
+        return Refusal(
+            f"a sandbox transaction holds at most {limits.queue_commands} commands. "
+            "EXEC or DISCARD this one (EXEC will refuse it) and start a smaller one."
+        )
+    size = sum(len(a) for command in (*queued, args) for a in command)
+    if size > limits.queue_bytes:
+        return Refusal(
+            f"a sandbox transaction holds at most {limits.queue_bytes // 1024} KiB of commands. "
+            "EXEC or DISCARD this one (EXEC will refuse it) and start a smaller one."
+        )
+    return None
+
+
+def _timeouts(info: CommandInfo, args: Sequence[bytes]) -> tuple[list[int], float]:
+    """Where a blocking command's timeouts are, and their unit (1000: milliseconds)."""
+    if info.name in TIMEOUT_LAST:
+        return [len(args) - 1], 1.0
+    if info.name in TIMEOUT_FIRST:
+        return [1], 1.0
+    if info.name in TIMEOUT_BLOCK_MS:
+        # Options sit between the command (after GROUP g c for XREADGROUP) and
+        # STREAMS; the server obeys every BLOCK there, the last one winning.
+        start = 4 if info.name == "xreadgroup" else 1
+        upper = [a.upper() for a in args]
+        end = upper.index(b"STREAMS", start) if b"STREAMS" in upper[start:] else len(args)
+        return [i + 1 for i in range(start, end - 1) if upper[i] == b"BLOCK"], 1000.0
+    return [], 1.0
+
+
+def may_block(info: CommandInfo, args: Sequence[bytes]) -> bool:
+    """Whether the command can hold its connection waiting (XREAD only with BLOCK)."""
+    if not info.has("blocking"):
+        return False
+    return info.name not in TIMEOUT_BLOCK_MS or bool(_timeouts(info, args)[0])
+
+
+def clamp_blocking(info: CommandInfo, args: list[bytes], limits: Limits) -> str:
+    """Cap blocking timeouts (0 = forever) at the limit, in place; say so in a note."""
+    if not info.has("blocking"):
+        return ""
+    most = limits.block_seconds
+    indexes, scale = _timeouts(info, args)
+    note = ""
+    for index in indexes:
+        try:
+            asked = float(args[index]) / scale
+        except (ValueError, IndexError):
+            continue  # the server explains a malformed timeout itself
+        if asked < 0 or 0 < asked <= most:
+            continue  # negative: the server's own error; short: as asked
+        args[index] = str(int(most * scale) if scale > 1 else most).encode()
+        wanted = "0 (wait forever)" if asked == 0 else f"{asked:g} s"
+        note = f"The sandbox waited at most {most:g} s (you asked for {wanted})."
+    return note

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import pytest
@@ -262,3 +263,41 @@ class TestPageAndHistory:
 
     def test_the_panel_rejects_post(self, client):
         assert client.post(reverse("learn:sandbox_panel")).status_code == 405
+
+
+class TestHardening:
+    """Issue 16, through the web: what a stranger can make the site store or start."""
+
+    def test_oversized_lines_leave_a_small_page_and_pay_the_rate_limit(
+        self, client, sandbox, app_redis
+    ):
+        sandbox.limits = dataclasses.replace(sandbox.limits, burst=8, rate=0.01)
+        huge = "SET k " + "v" * (2 * 1024 * 1024)  # under Django's 2.5 MB body limit
+
+        bodies = [run_json(client, huge)[1]["reply"] for _ in range(10)]
+        page = client.get(reverse("learn:sandbox"))
+
+        assert all("2,097,158 bytes" in b for b in bodies[:8])
+        assert all("slow down" in b for b in bodies[8:])
+        assert len(page.content) < 64 * 1024
+        stored = sum(app_redis.memory_usage(k) or 0 for k in app_redis.scan_iter(count=1000))
+        assert stored < 256 * 1024
+
+    def test_one_address_starts_only_so_many_new_sandboxes_an_hour(
+        self, client, sandbox, app_redis
+    ):
+        sandbox.limits = dataclasses.replace(sandbox.limits, new_per_origin=3)
+        run_json(client, "SET mine 1")
+        strangers = [Client() for _ in range(4)]
+
+        replies = [run_json(stranger, "PING")[1]["reply"] for stranger in strangers]
+        reset = client.post(reverse("learn:sandbox_reset"), headers=JSON)
+        again = run_json(client, "PING")[1]["reply"]
+        elsewhere = run_json(Client(REMOTE_ADDR="192.0.2.7"), "PING")[1]["reply"]
+
+        assert replies[:2] == ["PONG", "PONG"]
+        assert all("new sandboxes this hour" in r for r in replies[2:])
+        assert reset.status_code == 200 and again == "PONG"  # a reset is not a new sandbox
+        assert elsewhere == "PONG"
+        assert app_redis.zcard("cachelab:sbx:active") == 4  # the refused ones never started
+        assert not [k for k in app_redis.scan_iter(count=1000) if b"192.0.2.7" in k]

@@ -984,7 +984,7 @@ def test_the_acl_user_alone_refuses_with_noperm(sandbox, alice, victim, server_s
     sandbox.ensure_ready()
     before = server_snapshot(alice)
 
-    reply = sandbox._call(*command)
+    reply = sandbox.target.server.call(*command)
 
     assert server_snapshot(alice) == before
     assert isinstance(reply, ErrorReply) and reply.startswith("NOPERM")

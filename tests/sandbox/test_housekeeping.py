@@ -9,8 +9,8 @@ from django.core.management import call_command
 
 from config.embedded import SANDBOX_SERVER_ARGS, start_server
 from learn.redis_clients import reset_clients, sandbox
+from learn.sandbox.ledger import BOOK
 from learn.sandbox.namespace import Namespace
-from learn.sandbox.runner import BOOK
 
 pytestmark = pytest.mark.redis
 

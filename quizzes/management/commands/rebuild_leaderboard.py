@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from learn.sandbox.runner import DOWN
+from config.redis_config import APP_REDIS_DOWN as DOWN
 from quizzes import leaderboard
 
 
