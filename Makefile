@@ -38,7 +38,8 @@ format: $(VENV)/.dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-## serve: production mode (gunicorn, DEBUG off); needs SECRET_KEY, HTTPS=0 for plain HTTP
+## serve: production mode (gunicorn's asyncio worker buffering requests, DEBUG off);
+## needs SECRET_KEY, HTTPS=0 for plain HTTP
 serve: $(VENV)/.runtime
 	$(BIN)/python -m config.serve
 
@@ -60,7 +61,7 @@ bench: $(VENV)/.bench bench-wrk
 
 ## admin: create a superuser for /admin/
 admin: $(VENV)/.runtime
-	$(BIN)/python manage.py createsuperuser
+	DEBUG=$${DEBUG-1} $(BIN)/python manage.py createsuperuser
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3

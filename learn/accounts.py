@@ -30,8 +30,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
 from config.redis_config import APP_REDIS_DOWN as DOWN
-from learn.auth import failures
-from learn.http import HtmxHttpRequest
+from learn import throttle
+from learn.auth import paused
+from learn.http import HtmxHttpRequest, client_ip
 from learn.middleware import LEARNER_SESSION_KEY, READ_TOPICS
 from learn.models import Learner, TopicProgress
 from learn.redis_clients import sandbox
@@ -53,10 +54,10 @@ class SignUpForm(UserCreationForm):
 class LoginForm(AuthenticationForm):
     def clean(self) -> dict:
         username = self.cleaned_data.get("username")
-        if username and failures(self.request, username) >= settings.LOGIN_FAILURE_LIMIT:
+        if username and paused(self.request, username):
             minutes = max(1, settings.LOGIN_FAILURE_WINDOW // 60)
             raise forms.ValidationError(
-                f"Too many failed log-ins for this name. Try again in {minutes} minutes.",
+                f"Too many failed log-ins. Try again in {minutes} minutes.",
                 code="throttled",
             )
         return super().clean()
@@ -98,14 +99,34 @@ def safe_next(request: HttpRequest, default: str = "learn:progress") -> str:
     return default
 
 
+def _signup_key(request: HttpRequest) -> str:
+    return throttle.throttle_key("signup", client_ip(request))
+
+
+def signups_paused(request: HttpRequest) -> bool:
+    """Whether this address has made its SIGNUP_LIMIT accounts for the window."""
+    key = _signup_key(request)
+    return throttle.counts([key])[key] >= settings.SIGNUP_LIMIT
+
+
 @require_http_methods(["GET", "POST"])
 def signup(request: HtmxHttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("learn:progress")
-    form = SignUpForm(request.POST or None)
+    form = SignUpForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and signups_paused(request):
+        hours = max(1, settings.SIGNUP_WINDOW // 3600)
+        form.add_error(
+            None,
+            "Too many accounts were made from your network just now. "
+            f"Try again within {hours} hour{'s' if hours != 1 else ''}.",
+        )
+        context = {"form": form, "next": safe_next(request, "")}
+        return render(request, "registration/signup.html", context, status=429)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             user = form.save()
+            throttle.hit(_signup_key(request), settings.SIGNUP_WINDOW)
         # Logging in moves the anonymous learner's work onto the new account.
         login(request, user, backend="learn.auth.ThrottledModelBackend")
         messages.success(

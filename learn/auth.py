@@ -1,11 +1,16 @@
-"""Log-in throttling kept in the app Redis: a pause after repeated failures.
+"""Log-in throttling: a pause after repeated failures, counted three ways.
 
-Counted per user name and client address, so one attacker cannot lock a real
-user out from elsewhere, and a pause ends by itself (the key's TTL).
+- per user name and client address: a learner mistyping their own password;
+- per address, whatever the names: one sender spraying many user names;
+- per account, from every address: a guess spread over many senders, at a
+  bar high enough that a stranger cannot lock a user out with a few tries.
+
+The address is the real client's (learn.http.client_ip), not a load
+balancer's, which would otherwise pool everyone. A pause ends by itself when
+its window passes. Counts live in the database (learn/throttle.py).
 """
 
-import contextlib
-import hashlib
+from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
@@ -14,26 +19,40 @@ from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from config.redis_config import APP_REDIS_DOWN as DOWN
-from learn.redis_clients import app_redis
+from learn import throttle
+from learn.http import client_ip
 
 
-def _key(request: HttpRequest | None, username: str) -> str:
-    address = request.META.get("REMOTE_ADDR", "") if request else ""
-    digest = hashlib.sha256(f"{username.lower()}|{address}".encode()).hexdigest()[:32]
-    return f"cachelab:login-failures:{digest}"
+def _keys(request: HttpRequest | None, username: str) -> dict[str, tuple[str, int]]:
+    """Each throttle's key and limit for a log-in as `username` from this request."""
+    address = client_ip(request) if request else ""
+    name = username.lower()
+    return {
+        "name_and_address": (
+            throttle.throttle_key("login", name, address),
+            settings.LOGIN_FAILURE_LIMIT,
+        ),
+        "address": (
+            throttle.throttle_key("login-address", address),
+            settings.LOGIN_ADDRESS_FAILURE_LIMIT,
+        ),
+        "account": (
+            throttle.throttle_key("login-account", name),
+            settings.LOGIN_ACCOUNT_FAILURE_LIMIT,
+        ),
+    }
 
 
-def failures(request: HttpRequest | None, username: str) -> int:
-    try:
-        return int(app_redis().get(_key(request, username)) or 0)
-    except DOWN:
-        return 0  # no Redis, no throttle: the password check still stands
+def paused(request: HttpRequest | None, username: str) -> bool:
+    """Whether log-ins as `username` from this request wait out a pause (one query)."""
+    keys = _keys(request, username)
+    found = throttle.counts(key for key, _ in keys.values())
+    return any(found[key] >= limit for key, limit in keys.values())
 
 
 class ThrottledModelBackend(ModelBackend):
     def authenticate(self, request, username=None, password=None, **kwargs):
-        if username and failures(request, username) >= settings.LOGIN_FAILURE_LIMIT:
+        if username and paused(request, username):
             # Stops every backend: the log-in fails however right the password is.
             raise PermissionDenied("too many failed log-ins; try again later")
         return super().authenticate(request, username=username, password=password, **kwargs)
@@ -44,19 +63,13 @@ def count_failure(sender, credentials, request=None, **kwargs) -> None:
     username = credentials.get("username", "")
     if not username:
         return
-    try:
-        # MULTI/EXEC, so a count never outlives its window; one key, so it
-        # also runs as a transaction on a cluster.
-        pipe = app_redis().pipeline(transaction=True)
-        pipe.incr(_key(request, username)).expire(
-            _key(request, username), settings.LOGIN_FAILURE_WINDOW
-        )
-        pipe.execute()
-    except DOWN:
-        pass
+    for key, _limit in _keys(request, username).values():
+        throttle.hit(key, settings.LOGIN_FAILURE_WINDOW)
 
 
 @receiver(user_logged_in)
 def forget_failures(sender, request, user, **kwargs) -> None:
-    with contextlib.suppress(*DOWN):
-        app_redis().delete(_key(request, user.get_username()))
+    # The address's count stays: a right password for one name says nothing
+    # about the other names that address tried.
+    keys = _keys(request, user.get_username())
+    throttle.clear(keys["name_and_address"][0])

@@ -24,6 +24,9 @@ from django.http import HttpResponse
 from django.utils import timezone
 
 from config.redis_config import APP_REDIS_DOWN as DOWN
+from learn.http import client_ip
+from learn.middleware import known_learner_id
+from learn.models import Throttle
 from learn.redis_clients import app_redis
 from learn.sandbox.namespace import Namespace
 from learn.sandbox.runner import book_key
@@ -41,7 +44,6 @@ PATTERNS = {
     "sessions": "cachelab:session:*",
     # Every learner's sandbox token bucket ("*" stands for any learner).
     "rate_limits": book_key(Namespace("*"), "rate"),
-    "login_throttles": "cachelab:login-failures:*",
     # The boards themselves: not a rebuild's temporary keys, its marker or lock.
     "boards": "cachelab:board:{*}",
 }
@@ -132,7 +134,10 @@ class Snapshot:
     misses: int
     boards: list[BoardKey]
     rate_limits: KeyGroup
-    login_throttles: KeyGroup
+    # How many user names have failed log-ins counting (rows in the database,
+    # where no eviction reaches them). A count only: how long a pause has
+    # left would tell a guesser when to come back.
+    login_throttles: int
     visitors: list[Visitors]
 
     @property
@@ -177,7 +182,10 @@ def counts_visitors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
     @functools.wraps(view)
     def wrapper(request, slug: str, *args, **kwargs) -> HttpResponse:
         response = view(request, slug, *args, **kwargs)
-        learner = getattr(request, "learner_id", None)
+        # A reader without a session has no lasting id: count their address
+        # (hashed into the HyperLogLog, never stored) so rereading a page does
+        # not count them again.
+        learner = known_learner_id(request) or f"address:{client_ip(request)}"
 
         def visit(pipe) -> None:
             if response.status_code == 200 and learner:
@@ -258,7 +266,9 @@ def _read() -> Snapshot:
         misses=int(misses or 0),
         boards=_boards(client, keys["boards"]),
         rate_limits=_group(client, keys["rate_limits"], capped),
-        login_throttles=_group(client, keys["login_throttles"], capped),
+        login_throttles=Throttle.objects.filter(
+            key__startswith="login-account:", expires_at__gt=timezone.now()
+        ).count(),
         visitors=[Visitors(t.slug, t.title, n) for t, n in zip(topics, counts, strict=True)],
     )
 

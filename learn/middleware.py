@@ -1,24 +1,44 @@
+"""Who the learner is, without giving every passer-by a session.
+
+A learner id lives in the session. Reading pages needs none: a visitor
+without one reads as a new learner (a fresh id, kept nowhere), so a request
+without a cookie, a crawler's or a 404's, writes no session row and no Redis
+key. The id is kept, and so the session made, only once the learner has done
+something: a form sent (POST) and accepted (a response under 400) — a command
+run, an answer given, a topic marked read, a log-in.
+"""
+
+from __future__ import annotations
+
 import uuid
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+
+from learn.http import is_trusted_proxy
 
 LEARNER_SESSION_KEY = "learner_id"
 # Ids of the topics the learner has read: a session copy of the database rows,
 # so shared pages can pick their variant without a query.
 READ_TOPICS = "read_topics"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+def known_learner_id(request: HttpRequest) -> str | None:
+    """The learner id this browser's session holds, if it has one (reads nothing else)."""
+    return request.session.get(LEARNER_SESSION_KEY)
 
 
 def learner_id_for(request: HttpRequest) -> str:
-    """The learner id for this request, created on first visit.
+    """The learner id for this request, kept in the session from now on.
 
-    Writing it into the session is what gives a first-time visitor a session
-    (and so a cookie and a Redis key): the id is chosen here, on the server,
-    and nothing the browser sends can pick another.
+    The id is chosen here, on the server: nothing the browser sends can pick
+    another.
     """
-    learner_id = request.session.get(LEARNER_SESSION_KEY)
+    learner_id = known_learner_id(request)
     if not learner_id:
-        learner_id = str(uuid.uuid4())
+        learner_id = getattr(request, "learner_id", None) or str(uuid.uuid4())
         request.session[LEARNER_SESSION_KEY] = learner_id
     return learner_id
 
@@ -29,6 +49,41 @@ class LearnerMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         # Static files and health probes need no learner.
-        if not request.path.startswith(("/static/", "/healthz", "/bench/")):
-            request.learner_id = learner_id_for(request)
+        if request.path.startswith(("/static/", "/healthz", "/bench/")):
+            return self.get_response(request)
+        known = known_learner_id(request)
+        # A newcomer reads as a learner with nothing done yet.
+        request.learner_id = known or str(uuid.uuid4())
+        response = self.get_response(request)
+        if (
+            not known
+            and request.method not in SAFE_METHODS
+            and response.status_code < 400
+            and hasattr(request, "session")
+        ):
+            # The action went through (and may have written rows under this
+            # id): from now on the browser is this learner. A log-in has
+            # already put the account's learner there, which stays.
+            learner_id_for(request)
+        return response
+
+
+class TrustedProxyMiddleware:
+    """Forget the X-Forwarded-* headers unless a trusted proxy sent the request.
+
+    With BEHIND_PROXY on, Django believes X-Forwarded-Proto (is this HTTPS?),
+    and client_ip() reads X-Forwarded-For. A client that reaches the server
+    directly, past the proxy, could write either; its request must read as the
+    plain request it is.
+    """
+
+    HEADERS = ("HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_HOST")
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not (settings.BEHIND_PROXY and is_trusted_proxy(request.META.get("REMOTE_ADDR", ""))):
+            for header in self.HEADERS:
+                request.META.pop(header, None)
         return self.get_response(request)

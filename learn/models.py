@@ -122,3 +122,19 @@ class TopicProgress(models.Model):
             progress.read_at = timezone.now()
             progress.save(update_fields=["read_at"])
         return progress
+
+
+class Throttle(models.Model):
+    """How many times something happened under one key in a window (learn/throttle.py).
+
+    Kept in the database, not the app Redis: a cache under memory pressure
+    evicts keys (ElastiCache's default volatile-lru picks among keys with a
+    TTL, as a throttle's is), and an evicted throttle is a reset one.
+    """
+
+    key = models.CharField(max_length=64, primary_key=True)
+    count = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"

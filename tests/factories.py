@@ -114,3 +114,18 @@ def answered_attempt(learner_id, quiz, right: int):
         choice = slot.question.choices.filter(correct=slot.position <= right).first()
         services.submit_answer(attempt, slot.position, [str(choice.pk)], "")
     return attempt
+
+
+def learner_session(client) -> str:
+    """Give the test client's browser a learner, as its first action on the site would.
+
+    Reading pages gives none (learn/middleware.py); a test that needs the id
+    up front sets it in the session, as a first POST does.
+    """
+    import uuid
+
+    session = client.session
+    learner_id = session.get("learner_id") or str(uuid.uuid4())
+    session["learner_id"] = learner_id
+    session.save()
+    return learner_id

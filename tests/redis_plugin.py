@@ -16,6 +16,9 @@ _started: list[EmbeddedServer] = []
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config, parser, args) -> None:
+    # Settings default to DEBUG off (production-safe); the suite runs as a
+    # developer's machine does, like `make run`.
+    os.environ.setdefault("DEBUG", "1")
     _started.extend(start_missing_servers())
 
 

@@ -5,6 +5,7 @@ and two app instances sharing one app Redis and one database."""
 import http.cookiejar
 import json
 import os
+import re
 import subprocess
 import sys
 import urllib.parse
@@ -14,7 +15,6 @@ from pathlib import Path
 import pytest
 import redis
 from django.core.cache import caches
-from django.urls import reverse
 
 from config.embedded import SANDBOX_SERVER_ARGS, free_port, start_server
 from config.launch import prepare_site
@@ -23,6 +23,7 @@ from learn.redis_clients import reset_clients, sandbox
 from learn.sandbox.namespace import Namespace
 from learn.sandbox.runner import SandboxUnavailable
 from tests.cluster import make_certificates, tls_server_binary
+from tests.factories import learner_session
 from tests.test_embedded import port_is_closed, wait_for
 
 pytestmark = pytest.mark.redis
@@ -77,7 +78,7 @@ def test_sessions_and_the_sandbox_work_over_tls(client, settings, tls_server):
     settings.SANDBOX_REDIS_URL, settings.SANDBOX_REDIS_CA_CERT = url, ca
     reset_clients()
 
-    client.get(reverse("learn:home"))
+    learner_session(client)  # a learner's session, stored through the app Redis
     reply = sandbox().run(LEARNER, "SET k over-tls").reply
 
     plain = redis.Redis.from_url(server.url)
@@ -112,7 +113,8 @@ def rbac_users(sandbox_redis):
 
 
 def with_user(url: str, user: str, password: str) -> str:
-    return url.replace("redis://", f"redis://{user}:{password}@", 1)
+    # In place of the URL's own credentials (the embedded server's password).
+    return re.sub(r"^redis://([^@/]*@)?", f"redis://{user}:{password}@", url)
 
 
 def test_a_confined_rbac_user_serves_the_sandbox(settings, rbac_users, sandbox_redis):

@@ -12,7 +12,14 @@ from pathlib import Path
 import pytest
 import redis
 
-from config.embedded import _ping, find_server_binary, free_port, start_server
+from config.embedded import (
+    _ping,
+    find_server_binary,
+    free_port,
+    start_missing_servers,
+    start_server,
+    stop_all,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,9 +63,33 @@ def test_the_sandbox_server_has_a_memory_bound():
     try:
         config = redis.Redis.from_url(server.url).config_get("maxmemory*")
         assert int(config["maxmemory"]) == 128 * 1024 * 1024
-        assert config["maxmemory-policy"] == "noeviction"  # no learner evicts another's keys
+        # Full means refused writes, never another learner's keys evicted.
+        assert config["maxmemory-policy"] == "noeviction"
     finally:
         server.stop()
+
+
+def test_a_server_started_for_the_app_needs_its_password():
+    environ: dict[str, str] = {}
+    servers = start_missing_servers(environ)
+    try:
+        app, box = servers
+        for server, variable in ((app, "REDIS_URL"), (box, "SANDBOX_REDIS_URL")):
+            assert environ[variable] == server.url and server.password
+            with pytest.raises(redis.AuthenticationError):
+                redis.Redis(port=server.port).get("anything")
+            assert redis.Redis.from_url(environ[variable]).ping()
+        assert app.password != box.password
+    finally:
+        stop_all(servers)
+
+
+def test_each_launch_has_a_new_password():
+    first, second = start_missing_servers({}), start_missing_servers({})
+    try:
+        assert {s.password for s in first}.isdisjoint({s.password for s in second})
+    finally:
+        stop_all(first + second)
 
 
 def test_a_server_dies_with_a_killed_parent():
@@ -97,7 +128,9 @@ def start_make_run(tmp_path) -> tuple[subprocess.Popen, int, list[int]]:
         start_new_session=True,
     )
     started = [process.stdout.readline() for _ in range(2)]
-    redis_ports = [int(line.rsplit(":", 1)[1].split("/")[0]) for line in started]
+    # "Started redis-server on 127.0.0.1:PORT": the address, never the password.
+    assert all("@" not in line for line in started)
+    redis_ports = [int(line.rsplit(":", 1)[1]) for line in started]
 
     def home():
         try:
@@ -132,4 +165,4 @@ def test_make_run_serves_the_site_and_leaves_nothing_running(tmp_path, stop):
     process.wait(timeout=20)
 
     wait_for(lambda: port_is_closed(port))
-    assert all(_ping(p) is False for p in redis_ports)
+    assert all(port_is_closed(p) for p in redis_ports)

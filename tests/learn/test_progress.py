@@ -10,7 +10,13 @@ from learn.models import Learner, TopicProgress
 from learn.progress import TopicMastery, learner_progress, next_step
 from quizzes import services
 from quizzes.models import Attempt
-from tests.factories import QuestionFactory, QuizFactory, TopicFactory, answered_attempt
+from tests.factories import (
+    QuestionFactory,
+    QuizFactory,
+    TopicFactory,
+    answered_attempt,
+    learner_session,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
 
@@ -31,7 +37,7 @@ def course():
 
 
 def learner_of(client) -> Learner:
-    client.get(reverse("learn:home"))
+    learner_session(client)
     learner, _ = Learner.objects.get_or_create(id=client.session["learner_id"])
     return learner
 

@@ -13,7 +13,13 @@ from django.utils import timezone
 from learn.models import Learner
 from quizzes import leaderboard, services
 from quizzes.models import Attempt
-from tests.factories import LearnerFactory, QuestionFactory, QuizFactory, answered_attempt
+from tests.factories import (
+    LearnerFactory,
+    QuestionFactory,
+    QuizFactory,
+    answered_attempt,
+    learner_session,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
 
@@ -72,7 +78,7 @@ def score(app_redis, board: str, learner: Learner) -> float | None:
 
 
 def me(client) -> Learner:
-    client.get(PAGE)
+    learner_session(client)
     learner, _ = Learner.objects.get_or_create(id=client.session["learner_id"])
     return learner
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 from learn.redis_clients import reset_clients
 from quizzes import review
 from quizzes.models import Attempt, ReviewItem
+from tests.factories import learner_session
 
 pytestmark = pytest.mark.django_db
 
@@ -293,8 +294,7 @@ def test_a_question_a_running_quiz_asks_is_held_back_from_review(client):
     from quizzes.models import ReviewItem
     from tests.factories import QuestionFactory
 
-    client.get("/")
-    learner_id = client.session["learner_id"]
+    learner_id = learner_session(client)
     question = QuestionFactory()
     attempt = services.start_attempt(learner_id, question.quiz)
     wrong = question.choices.filter(correct=False).first()

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from quizzes.models import Attempt, Response
+from tests.factories import learner_session
 
 pytestmark = pytest.mark.django_db
 
@@ -256,7 +257,7 @@ def test_the_quiz_page_lists_the_latest_attempts_and_says_how_many_there_are(cli
 
     question = QuestionFactory()
     quiz = question.quiz
-    client.get("/")
+    learner_session(client)
     from learn.models import Learner
 
     learner, _ = Learner.objects.get_or_create(id=client.session["learner_id"])
