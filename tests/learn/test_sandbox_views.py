@@ -271,17 +271,31 @@ class TestHardening:
     def test_oversized_lines_leave_a_small_page_and_pay_the_rate_limit(
         self, client, sandbox, app_redis
     ):
-        sandbox.limits = dataclasses.replace(sandbox.limits, burst=8, rate=0.01)
-        huge = "SET k " + "v" * (2 * 1024 * 1024)  # under Django's 2.5 MB body limit
+        # Lines over the sandbox's line limit but under the site's body cap.
+        sandbox.limits = dataclasses.replace(
+            sandbox.limits, burst=8, rate=0.01, line_bytes=16 * 1024
+        )
+        huge = "SET k " + "v" * (60 * 1024)
 
         bodies = [run_json(client, huge)[1]["reply"] for _ in range(10)]
         page = client.get(reverse("learn:sandbox"))
 
-        assert all("2,097,158 bytes" in b for b in bodies[:8])
+        assert all("61,446 bytes" in b for b in bodies[:8])
         assert all("slow down" in b for b in bodies[8:])
         assert len(page.content) < 64 * 1024
         stored = sum(app_redis.memory_usage(k) or 0 for k in app_redis.scan_iter(count=1000))
         assert stored < 256 * 1024
+
+    def test_a_body_over_the_site_cap_is_refused_before_the_sandbox_sees_it(
+        self, sandbox, app_redis
+    ):
+        stranger = Client(raise_request_exception=False)
+        huge = "SET k " + "v" * (2 * 1024 * 1024)
+
+        response = stranger.post(reverse("learn:sandbox_run"), {"command": huge}, headers=JSON)
+
+        assert response.status_code == 400
+        assert not list(app_redis.scan_iter(match="cachelab:sbx:*", count=1000))
 
     def test_one_address_starts_only_so_many_new_sandboxes_an_hour(
         self, client, sandbox, app_redis

@@ -13,6 +13,7 @@ import pytest
 import redis
 
 from learn.sandbox.cli import InvalidArguments, split_args
+from tests.redis_cli import cli_connection
 
 MEGABYTE = 1 << 20
 BIG_QUOTED = '"' + 'ab\\n\\x41\\"' * (MEGABYTE // 10) + '"'
@@ -114,8 +115,10 @@ STDIN_CASES = [
 def test_it_agrees_with_redis_cli_reading_stdin(line, expected):
     url = os.environ["SANDBOX_REDIS_URL"]
     raw = line if isinstance(line, bytes) else line.encode()
+    args, env = cli_connection(url)
     result = subprocess.run(
-        [_redis_cli(), "--no-raw", "-u", url],
+        [_redis_cli(), "--no-raw", *args],
+        env=env,
         input=b"RPUSH split:cli " + raw + b"\n",
         capture_output=True,
         timeout=30,

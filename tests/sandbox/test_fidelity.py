@@ -16,6 +16,7 @@ import redis
 
 from learn.sandbox.cli import format_reply, split_args
 from learn.sandbox.resp import ErrorReply, ReplyParser
+from tests.redis_cli import cli_connection
 
 pytestmark = pytest.mark.redis
 
@@ -278,11 +279,15 @@ def cli_output(result: subprocess.CompletedProcess) -> str:
 def test_it_prints_like_redis_cli(url, raw, setup, command):
     send, reset = raw
     cli = redis_cli()
+    args, env = cli_connection(url)
 
     reset(setup)
     expected = cli_output(
         subprocess.run(
-            [cli, "--no-raw", "-u", url, *split_args(command)], capture_output=True, timeout=10
+            [cli, "--no-raw", *args, *split_args(command)],
+            capture_output=True,
+            timeout=10,
+            env=env,
         )
     )
     reset(setup)
@@ -297,15 +302,17 @@ def test_it_prints_like_redis_cli(url, raw, setup, command):
 def test_it_prints_a_session_like_redis_cli(url, raw, setup, lines):
     send, reset = raw
     cli = redis_cli()
+    args, env = cli_connection(url)
 
     # redis-cli reads the lines from stdin and runs them on one connection.
     reset(setup)
     expected = cli_output(
         subprocess.run(
-            [cli, "--no-raw", "-u", url],
+            [cli, "--no-raw", *args],
             input="".join(f"{line}\n" for line in lines).encode(),
             capture_output=True,
             timeout=10,
+            env=env,
         )
     )
     reset(setup)
