@@ -172,6 +172,7 @@ class QuizAdmin(admin.ModelAdmin):
                     "shuffle_choices",
                     "draw_count",
                     "time_limit_minutes",
+                    "max_extensions",
                 ]
             },
         ),

@@ -177,18 +177,18 @@ def test_publish_action(instructor_client, quiz_factory):
 
 
 def finished_attempt(quiz, right: bool):
-    from quizzes import services
+    from quizzes import taking
 
     learner = __import__("uuid").uuid4()
-    attempt = services.start_attempt(str(learner), quiz)
+    attempt = taking.start_attempt(str(learner), quiz)
     question = attempt.slots.get().question
     choice = (
         question.choices.get(correct=right)
         if right
         else question.choices.filter(correct=False).first()
     )
-    services.submit_answer(attempt, 1, [str(choice.pk)], "")
-    return services.finish_attempt(attempt)
+    taking.submit_answer(attempt, 1, [str(choice.pk)], "")
+    return taking.finish_attempt(attempt)
 
 
 def test_statistics_show_attempts_facility_and_picks(
