@@ -244,7 +244,7 @@ def test_gift_import_previews_then_imports(instructor_client, quiz_factory):
     assert "Preview: 1 question" in preview.content.decode()
     assert not quiz.questions.exists()
 
-    instructor_client.post(url, {"confirm": "1"})
+    instructor_client.post(url, {"confirm": "1", "token": preview.context["token"]})
     assert quiz.questions.get().choices.get(correct=True).text == "Memcached"
 
 
