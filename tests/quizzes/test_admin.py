@@ -1,24 +1,14 @@
 """Instructor authoring in the admin."""
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
 from quizzes.models import Attempt, Choice, Question, Quiz
-from tests.factories import StaffFactory, UserFactory
+from tests.factories import StaffFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def instructor_client(db) -> Client:
-    user = UserFactory(username="ines", is_staff=True)
-    user.groups.add(Group.objects.get(name="Instructors"))
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def question_form(quiz, kind="single", choices=(("A", True), ("B", False)), checks=(), **extra):
