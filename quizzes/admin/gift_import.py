@@ -68,10 +68,10 @@ def import_view(model_admin: ModelAdmin, request: HttpRequest, quiz: Quiz) -> Ht
     }
     if request.method == "POST" and "confirm" in request.POST:
         return _confirm(model_admin, request, quiz, context)
-    form = GiftUploadForm(request.POST or None, request.FILES or None)
-    context.update(form=form)
     if request.method != "POST":
-        return TemplateResponse(request, TEMPLATE, context)
+        return TemplateResponse(request, TEMPLATE, {**context, "form": GiftUploadForm()})
+    form = GiftUploadForm(request.POST, request.FILES)
+    context.update(form=form)
     if not form.is_valid():
         return TemplateResponse(request, TEMPLATE, context, status=400)
     try:
