@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from django.db import connection, connections
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -28,33 +28,35 @@ RACERS = 4
 
 @pytest.fixture(autouse=True)
 def locking_as_in_production(tmp_path):
-    """On SQLite, race on a database file, as the site does.
+    """On SQLite, race on a database file, as the site does; yields how a thread
+    opens its own connection to it (None on PostgreSQL, which needs nothing).
 
     pytest-django's SQLite test database lives in memory, shared between
     connections through SQLite's shared cache, where a second writer fails at
     once ("database table is locked") instead of waiting for the lock as it
-    does on a file. The tests copy it to a file (same options: WAL, busy
-    timeout, BEGIN IMMEDIATE) and put it back afterwards. PostgreSQL needs
-    nothing.
+    does on a file. The tests copy it to a file and talk to that through new
+    connections (same options: WAL, busy timeout, BEGIN IMMEDIATE), leaving the
+    in-memory connection, which other threads (a live server) may share, as it was.
     """
     if connection.vendor != "sqlite":
-        yield
+        yield None
         return
     path = tmp_path / "race.sqlite3"
     connection.ensure_connection()
     with sqlite3.connect(path) as copy:
         connection.connection.backup(copy)
     copy.close()
-    # Closing the in-memory connection would destroy that database: set it aside.
-    in_memory, name = connection.connection, connection.settings_dict["NAME"]
-    connection.connection = None
-    connection.settings_dict["NAME"] = str(path)  # every thread's connection reads this
+    in_memory = connections[DEFAULT_DB_ALIAS]
+
+    def open_file():
+        return in_memory.__class__({**in_memory.settings_dict, "NAME": str(path)})
+
+    connections[DEFAULT_DB_ALIAS] = open_file()
     try:
-        yield
+        yield open_file
     finally:
-        connection.close()
-        connection.settings_dict["NAME"] = name
-        connection.connection = in_memory
+        connections[DEFAULT_DB_ALIAS].close()
+        connections[DEFAULT_DB_ALIAS] = in_memory
 
 
 @pytest.fixture
@@ -82,11 +84,13 @@ def expired_attempt(client: Client, quiz, right: int) -> Attempt:
     return attempt
 
 
-def race(client: Client, method: str, url: str) -> list[int]:
+def race(client: Client, method: str, url: str, open_connection) -> list[int]:
     """Send the same request from RACERS threads at once; their status codes."""
     barrier = threading.Barrier(RACERS)
 
     def one(_: int) -> int:
+        if open_connection is not None:
+            connections[DEFAULT_DB_ALIAS] = open_connection()
         racer = Client()
         racer.cookies = client.cookies
         try:
@@ -108,12 +112,12 @@ def points(app_redis, client: Client) -> tuple[float | None, float | None]:
 
 
 def test_simultaneous_results_after_the_deadline_award_the_attempt_once(
-    app_redis, quiz, learner_client
+    app_redis, quiz, learner_client, locking_as_in_production
 ):
     attempt = expired_attempt(learner_client, quiz, right=2)
     url = reverse("quizzes:results", args=[quiz.slug, attempt.pk])
 
-    statuses = race(learner_client, "get", url)
+    statuses = race(learner_client, "get", url, locking_as_in_production)
 
     attempt.refresh_from_db()
     assert statuses == [200] * RACERS
@@ -122,10 +126,13 @@ def test_simultaneous_results_after_the_deadline_award_the_attempt_once(
     assert points(app_redis, learner_client) == (2, 2)
 
 
-def test_simultaneous_starts_over_an_expired_attempt_award_it_once(app_redis, quiz, learner_client):
+def test_simultaneous_starts_over_an_expired_attempt_award_it_once(
+    app_redis, quiz, learner_client, locking_as_in_production
+):
     expired = expired_attempt(learner_client, quiz, right=3)
 
-    statuses = race(learner_client, "post", reverse("quizzes:start", args=[quiz.slug]))
+    start = reverse("quizzes:start", args=[quiz.slug])
+    statuses = race(learner_client, "post", start, locking_as_in_production)
 
     expired.refresh_from_db()
     assert statuses == [302] * RACERS
