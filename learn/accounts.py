@@ -25,7 +25,6 @@ from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
@@ -179,11 +178,11 @@ def merge_learners(source: Learner, target: Learner) -> None:
     kept (earliest read, every example either ran, the review card with more
     history); attempts are all kept, since each is a piece of history.
     """
-    from quizzes import leaderboard
+    from quizzes import leaderboard, taking
     from quizzes.models import Attempt, ReviewItem
 
     _merge_topic_progress(source, target)
-    _merge_attempts(source, target, Attempt)
+    _merge_attempts(source, target, Attempt, taking.close_attempt)
     _merge_review_items(source, target, ReviewItem)
     if source.nickname and not target.nickname:
         nickname, source.nickname = source.nickname, None
@@ -222,7 +221,7 @@ def _merge_topic_progress(source: Learner, target: Learner) -> None:
         row.delete()
 
 
-def _merge_attempts(source: Learner, target: Learner, Attempt) -> None:
+def _merge_attempts(source: Learner, target: Learner, Attempt, close_attempt) -> None:
     # One open attempt per quiz and learner: where both have one, the one
     # with fewer answers is finished (and scored) so both stay in the history.
     theirs = {
@@ -240,7 +239,7 @@ def _merge_attempts(source: Learner, target: Learner, Attempt) -> None:
         other = theirs[attempt.quiz_id]
         loser = attempt if attempt.answered <= other.answered else other
         loser.quiz = attempt.quiz
-        loser.finish(now=timezone.now())
+        close_attempt(loser)
     Attempt.objects.filter(learner=source).update(learner=target)
 
 

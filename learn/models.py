@@ -4,7 +4,8 @@ import uuid
 from django.conf import settings
 from django.core.cache import cache
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models import Value
+from django.db.models.functions import Lower, Replace
 from django.urls import reverse
 from django.utils import timezone
 
@@ -71,6 +72,13 @@ class Topic(models.Model):
         return previous, following
 
 
+# A nickname as the database compares it: without case, spaces, underscores or
+# hyphens, so "Race Nick", "Race_Nick" and "racenick" are one name. Nicknames
+# are ASCII (quizzes.leaderboard.forms), where this equals the NFKC + casefold
+# form that quizzes.leaderboard.nicknames.nickname_key computes in Python.
+NICKNAME_KEY = Lower(Replace(Replace(Replace("nickname", Value(" ")), Value("_")), Value("-")))
+
+
 class Learner(models.Model):
     """Anyone studying, signed in or not; the session holds the id.
 
@@ -90,8 +98,8 @@ class Learner(models.Model):
 
     class Meta:
         constraints = [
-            # "Ada" and "ada" would be indistinguishable on the board.
-            models.UniqueConstraint(Lower("nickname"), name="unique_nickname_ignoring_case")
+            # "Ada", "ada" and "A-da" would be indistinguishable on the board.
+            models.UniqueConstraint(NICKNAME_KEY, name="unique_nickname_normalised")
         ]
 
     def __str__(self) -> str:

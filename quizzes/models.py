@@ -6,11 +6,10 @@ import hashlib
 import random
 import secrets
 from datetime import timedelta
-from decimal import ROUND_HALF_UP, Decimal
-from functools import partial
+from decimal import Decimal
 
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
@@ -58,6 +57,13 @@ class Quiz(models.Model):
     feedback = models.CharField(max_length=10, choices=Feedback.choices, default=Feedback.IMMEDIATE)
     time_limit_minutes = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1)], help_text="Empty: untimed."
+    )
+    max_extensions = models.PositiveSmallIntegerField(
+        "extra time allowed",
+        default=2,
+        validators=[MaxValueValidator(20)],
+        help_text='How many times a learner may take "5 more minutes" in one timed attempt '
+        "(before its time is up). 0: never.",
     )
     # What `load_content` last wrote: the content file's hash, and a fingerprint
     # of the quiz as written. A quiz whose fingerprint no longer matches was
@@ -229,6 +235,9 @@ class Attempt(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     score = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
     passed = models.BooleanField(null=True)
+    # Set once, by the one award of this attempt's points to the leaderboard: a
+    # conditional UPDATE on NULL claims it, so concurrent finishes award once.
+    awarded_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Seeds the per-attempt order of choices, so it stays put across page loads.
     seed = models.CharField(max_length=16, default=new_seed)
 
@@ -261,27 +270,17 @@ class Attempt(models.Model):
             random.Random(f"{self.seed}:{question.pk}").shuffle(choices)
         return choices
 
-    def compute_score(self) -> Decimal:
-        total = self.slots.count()
-        if not total:
-            return Decimal("0")
-        right = Response.objects.filter(slot__attempt=self, correct=True).count()
-        return (Decimal(100) * right / total).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-
-    def finish(self, now=None) -> None:
+    def finish(self, score: Decimal, now=None) -> None:
+        """Write the finished row. What must follow (review queue, leaderboard) is
+        quizzes.taking's job: it calls this under the attempt's row lock."""
         self.finished_at = now or timezone.now()
-        self.score = self.compute_score()
-        self.passed = self.score >= self.quiz.pass_mark
+        self.score = score
+        self.passed = score >= self.quiz.pass_mark
         self.save(update_fields=["finished_at", "score", "passed"])
-        # Imported here: the leaderboard module builds on these models. Redis is
-        # touched only once the score is committed; robust: a failed award is
-        # logged, never the learner's problem.
-        from quizzes import leaderboard
 
-        transaction.on_commit(partial(leaderboard.award, self), robust=True)
-
-    def extend(self, minutes: int) -> None:
-        self.deadline = max(self.deadline, timezone.now()) + timedelta(minutes=minutes)
+    def extend(self, minutes: int, now=None) -> None:
+        """Write a longer deadline; whether it may be extended is quizzes.taking's rule."""
+        self.deadline = max(self.deadline, now or timezone.now()) + timedelta(minutes=minutes)
         self.extensions += 1
         self.save(update_fields=["deadline", "extensions"])
 

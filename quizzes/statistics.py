@@ -1,7 +1,14 @@
 """Item statistics an instructor reads to see what the class misunderstands.
 
+Which attempts count: each learner's *first finished* attempt at the quiz, and
+no other. A first attempt shows what the learner knew before the quiz's own
+feedback taught them; retakes would let one learner count many times, and one
+session taking a quiz hundreds of times (junk answers, at once) would drag every
+figure towards its own. Open attempts never count. The admin's statistics page
+says so, with how many finished attempts that leaves out.
+
 Facility is the share of answers that were right. Discrimination is the
-upper-minus-lower index: rank finished attempts by score, take the top and
+upper-minus-lower index: rank the counted attempts by score, take the top and
 bottom 27%, and subtract the bottom group's facility from the top group's;
 near 0 (or negative) means the question does not separate those who know the
 topic from those who don't.
@@ -14,10 +21,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Avg, Count, Q
+from django.db.models import Avg, Count, OuterRef, Q, QuerySet, Subquery
 
 from quizzes import leaderboard
-from quizzes.grading import grade_question_command
+from quizzes.grading import attempt_score, choices_right, grade_question_command
 from quizzes.models import Attempt, Question, Quiz, Response
 
 GROUP_SHARE = 0.27
@@ -34,14 +41,22 @@ class ItemStats:
 
 @dataclass
 class QuizStats:
-    attempts: int
+    attempts: int  # counted: each learner's first finished attempt
     mean: Decimal | None
     pass_rate: float | None
     items: list[ItemStats]
+    finished: int = 0  # every finished attempt, counted or not
+
+
+def counted_attempts(quiz: Quiz) -> QuerySet[Attempt]:
+    """The attempts statistics are based on: each learner's first finished one."""
+    finished = quiz.attempts.finished()
+    first = finished.filter(learner=OuterRef("learner")).order_by("finished_at", "pk")
+    return finished.filter(pk=Subquery(first.values("pk")[:1]))
 
 
 def quiz_statistics(quiz: Quiz) -> QuizStats:
-    finished = quiz.attempts.finished()
+    finished = counted_attempts(quiz)
     summary = finished.aggregate(
         n=Count("id"), mean=Avg("score"), passed=Count("id", filter=Q(passed=True))
     )
@@ -50,14 +65,15 @@ def quiz_statistics(quiz: Quiz) -> QuizStats:
     size = max(1, round(len(ranked) * GROUP_SHARE)) if len(ranked) >= 2 else 0
     upper, lower = set(ranked[:size]), set(ranked[-size:]) if size else set()
 
-    responses = Response.objects.filter(slot__attempt__quiz=quiz).values_list(
+    counted = finished.values("pk")
+    responses = Response.objects.filter(slot__attempt__in=counted).values_list(
         "slot__question_id", "slot__attempt_id", "correct"
     )
     by_question: dict[int, list[tuple[int, bool]]] = defaultdict(list)
     for question_id, attempt_id, correct in responses:
         by_question[question_id].append((attempt_id, correct))
     picks = Counter(
-        Response.choices.through.objects.filter(response__slot__attempt__quiz=quiz).values_list(
+        Response.choices.through.objects.filter(response__slot__attempt__in=counted).values_list(
             "choice_id", flat=True
         )
     )
@@ -76,6 +92,7 @@ def quiz_statistics(quiz: Quiz) -> QuizStats:
         mean=summary["mean"],
         pass_rate=100 * summary["passed"] / attempts if attempts else None,
         items=items,
+        finished=quiz.attempts.finished().count(),
     )
 
 
@@ -117,8 +134,7 @@ def regrade(quiz: Quiz, *, apply: bool) -> list[ScoreChange]:
                 if question.is_command:
                     correct = grade_question_command(question, response.command).correct
                 else:
-                    chosen = {c.pk for c in response.choices.all()}
-                    correct = chosen == question.correct_choice_ids()
+                    correct = choices_right(question, (c.pk for c in response.choices.all()))
                 if correct != response.correct:
                     response.correct = correct
                     changed_rows.append(response)
@@ -126,7 +142,8 @@ def regrade(quiz: Quiz, *, apply: bool) -> list[ScoreChange]:
                 continue
             if apply:
                 Response.objects.bulk_update(changed_rows, ["correct"])
-            new = attempt.compute_score() if apply else _score_with(attempt, changed_rows)
+            overrides = {} if apply else {r.pk: r.correct for r in changed_rows}
+            new = attempt_score(attempt, overrides)
             change = ScoreChange(
                 attempt, attempt.score, new, bool(attempt.passed), new >= quiz.pass_mark
             )
@@ -140,12 +157,3 @@ def regrade(quiz: Quiz, *, apply: bool) -> list[ScoreChange]:
             learners = {str(change.attempt.learner_id) for change in changes}
             transaction.on_commit(lambda: [leaderboard.refresh_learner(i) for i in learners])
     return changes
-
-
-def _score_with(attempt: Attempt, changed: list[Response]) -> Decimal:
-    override = {r.pk: r.correct for r in changed}
-    total = attempt.slots.count()
-    right = sum(
-        override.get(r.pk, r.correct) for r in Response.objects.filter(slot__attempt=attempt)
-    )
-    return (Decimal(100) * right / total).quantize(Decimal("0.01")) if total else Decimal(0)

@@ -8,9 +8,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from learn.http import HtmxHttpRequest
-from quizzes import services
+from quizzes import taking
+from quizzes.grading import QuizError
 from quizzes.models import Attempt, AttemptQuestion, Quiz
-from quizzes.services import QuizError
 
 EXTEND_MINUTES = 5
 
@@ -46,7 +46,7 @@ def own_attempt(view: AttemptView) -> AttemptView:
     @wraps(view)
     def wrapped(request: HtmxHttpRequest, slug: str, attempt_id: int, **kwargs) -> HttpResponse:
         try:
-            attempt = services.owned_attempt(request.learner_id, slug, attempt_id)
+            attempt = taking.owned_attempt(request.learner_id, slug, attempt_id)
         except QuizError as error:
             return refuse(request, error, _quiz(request, slug))  # _quiz: 404 if not visible
         if not _visible(request, attempt.quiz):
@@ -95,10 +95,10 @@ def detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 def start(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     quiz = _quiz(request, slug)
     try:
-        attempt = services.start_attempt(request.learner_id, quiz)
+        attempt = taking.start_attempt(request.learner_id, quiz)
     except QuizError as error:
         return refuse(request, error, quiz)
-    answered, total = services.progress(attempt)
+    answered, total = taking.progress(attempt)
     position = min(answered + 1, total)
     return redirect("quizzes:question", slug=quiz.slug, attempt_id=attempt.pk, position=position)
 
@@ -110,7 +110,7 @@ def question_context(
     response = getattr(slot, "response", None)
     if chosen is None:
         chosen = {c.pk for c in response.choices.all()} if response else set()
-    answered, total = services.progress(attempt)
+    answered, total = taking.progress(attempt)
     return {
         "quiz": attempt.quiz,
         "attempt": attempt,
@@ -123,6 +123,7 @@ def question_context(
         "total": total,
         "answered": answered,
         "next_position": slot.position + 1 if slot.position < total else None,
+        "extensions_left": taking.extensions_left(attempt),
     }
 
 
@@ -131,7 +132,7 @@ def question_context(
 def question(request: HtmxHttpRequest, attempt: Attempt, position: int) -> HttpResponse:
     if attempt.is_finished:
         return redirect("quizzes:results", slug=attempt.quiz.slug, attempt_id=attempt.pk)
-    context = question_context(attempt, services.slot_at(attempt, position))
+    context = question_context(attempt, taking.slot_at(attempt, position))
     template = "quizzes/question.html#question-card" if request.htmx else "quizzes/question.html"
     return render(request, template, context)
 
@@ -140,9 +141,7 @@ def question(request: HtmxHttpRequest, attempt: Attempt, position: int) -> HttpR
 @own_attempt
 def answer(request: HtmxHttpRequest, attempt: Attempt, position: int) -> HttpResponse:
     choice_ids = request.POST.getlist("choice")
-    response = services.submit_answer(
-        attempt, position, choice_ids, request.POST.get("command", "")
-    )
+    response = taking.submit_answer(attempt, position, choice_ids, request.POST.get("command", ""))
     if not request.htmx:
         return redirect(
             "quizzes:question", slug=attempt.quiz.slug, attempt_id=attempt.pk, position=position
@@ -156,16 +155,14 @@ def answer(request: HtmxHttpRequest, attempt: Attempt, position: int) -> HttpRes
 @require_POST
 @own_attempt
 def finish(request: HtmxHttpRequest, attempt: Attempt) -> HttpResponse:
-    services.finish_attempt(attempt)
+    taking.finish_attempt(attempt)
     return redirect("quizzes:results", slug=attempt.quiz.slug, attempt_id=attempt.pk)
 
 
 @require_POST
 @own_attempt
 def extend(request: HtmxHttpRequest, attempt: Attempt) -> HttpResponse:
-    if attempt.is_finished or attempt.deadline is None:
-        raise QuizError("This attempt has no time limit to extend.", status=409)
-    attempt.extend(EXTEND_MINUTES)
+    taking.extend_attempt(attempt, EXTEND_MINUTES)
     target = request.POST.get("position", "1")
     position = int(target) if target.isdigit() else 1
     return redirect(
@@ -176,10 +173,9 @@ def extend(request: HtmxHttpRequest, attempt: Attempt) -> HttpResponse:
 @require_GET
 @own_attempt
 def results(request: HtmxHttpRequest, attempt: Attempt) -> HttpResponse:
-    if not attempt.is_finished:
-        if not attempt.time_is_up():
-            return redirect(reverse("quizzes:detail", args=[attempt.quiz.slug]))
-        attempt.finish(now=attempt.deadline)
+    # An attempt whose time ran out is closed here, through the one door.
+    if not taking.expire_if_due(attempt):
+        return redirect(reverse("quizzes:detail", args=[attempt.quiz.slug]))
     slots = attempt.slots.select_related("question__quiz__topic", "response").prefetch_related(
         "question__choices", Prefetch("response__choices")
     )

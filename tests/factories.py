@@ -2,6 +2,7 @@ import factory
 from django.contrib.auth import get_user_model
 
 from learn.models import Learner, Topic, TopicProgress
+from quizzes import taking
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -105,14 +106,12 @@ class AttemptFactory(factory.django.DjangoModelFactory):
 
 
 def answered_attempt(learner_id, quiz, right: int):
-    """An attempt through the real services with its first `right` questions answered
+    """An attempt through quizzes.taking with its first `right` questions answered
     right and the rest wrong; left open for the caller to finish."""
-    from quizzes import services
-
-    attempt = services.start_attempt(str(learner_id), quiz)
+    attempt = taking.start_attempt(str(learner_id), quiz)
     for slot in attempt.slots.select_related("question"):
         choice = slot.question.choices.filter(correct=slot.position <= right).first()
-        services.submit_answer(attempt, slot.position, [str(choice.pk)], "")
+        taking.submit_answer(attempt, slot.position, [str(choice.pk)], "")
     return attempt
 
 

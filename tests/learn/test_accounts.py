@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from learn.models import Learner, Throttle, TopicProgress
-from quizzes import services
+from quizzes import taking
 from quizzes.models import Attempt, ReviewItem
 from tests.factories import QuestionFactory, QuizFactory, TopicFactory, UserFactory, learner_session
 
@@ -30,10 +30,10 @@ def anonymous_learner(client) -> Learner:
 
 def miss_question(learner: Learner, quiz) -> Attempt:
     """Start the quiz and answer its first question wrong."""
-    attempt = services.start_attempt(str(learner.pk), quiz)
+    attempt = taking.start_attempt(str(learner.pk), quiz)
     slot = attempt.slots.select_related("question").first()
     wrong = slot.question.choices.filter(correct=False).first()
-    services.submit_answer(attempt, slot.position, [str(wrong.pk)], "")
+    taking.submit_answer(attempt, slot.position, [str(wrong.pk)], "")
     return attempt
 
 

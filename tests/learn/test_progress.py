@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from learn.models import Learner, TopicProgress
 from learn.progress import TopicMastery, learner_progress, next_step
-from quizzes import services
+from quizzes import taking
 from quizzes.models import Attempt
 from tests.factories import (
     QuestionFactory,
@@ -44,7 +44,7 @@ def learner_of(client) -> Learner:
 
 def take_quiz(learner: Learner, quiz, right: int) -> Attempt:
     """Finish an attempt with `right` correct answers, the rest wrong."""
-    return services.finish_attempt(answered_attempt(learner.pk, quiz, right))
+    return taking.finish_attempt(answered_attempt(learner.pk, quiz, right))
 
 
 def run(client, command: str, page: str):
@@ -232,7 +232,7 @@ def test_a_refused_command_does_not_count(client, course):
 
 def test_next_step_resumes_an_open_quiz_first(client, course):
     learner = learner_of(client)
-    services.start_attempt(str(learner.pk), course["quiz"])
+    taking.start_attempt(str(learner.pk), course["quiz"])
 
     step = next_step(str(learner.pk), learner_progress(str(learner.pk)))
 

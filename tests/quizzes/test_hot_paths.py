@@ -5,9 +5,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from quizzes import services
+from quizzes import taking
+from quizzes.grading import QuizError
 from quizzes.models import Attempt, Response
-from quizzes.services import QuizError
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
 
@@ -90,12 +90,12 @@ def test_the_next_question_page_makes_few_queries(
 
 def test_an_answer_stored_while_another_was_checked_counts_once(client, quiz, attempt, monkeypatch):
     # Another tab's answer lands after this one read the question, before its lock.
-    seen_unanswered = services.slot_at(attempt, 1)
+    seen_unanswered = taking.slot_at(attempt, 1)
     client.post(answer_url(quiz, attempt), {"choice": right(quiz)})
-    monkeypatch.setattr(services, "slot_at", lambda attempt, position: seen_unanswered)
+    monkeypatch.setattr(taking, "slot_at", lambda attempt, position: seen_unanswered)
 
     with pytest.raises(QuizError) as refused:
-        services.submit_answer(attempt, 1, [str(right(quiz))], "")
+        taking.submit_answer(attempt, 1, [str(right(quiz))], "")
 
     assert refused.value.status == 409
     assert Response.objects.count() == 1
@@ -107,7 +107,7 @@ def test_an_answer_refused_after_the_attempt_finished_elsewhere(client, quiz, at
     client.post(reverse("quizzes:finish", args=[quiz.slug, attempt.pk]))
 
     with pytest.raises(QuizError) as refused:
-        services.submit_answer(stale, 1, [str(right(quiz))], "")
+        taking.submit_answer(stale, 1, [str(right(quiz))], "")
 
     assert "finished" in refused.value.message
     assert Response.objects.count() == 0

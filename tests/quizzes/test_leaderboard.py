@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from learn.models import Learner
-from quizzes import leaderboard, services
+from quizzes import leaderboard, taking
 from quizzes.models import Attempt
 from tests.factories import (
     LearnerFactory,
@@ -46,13 +46,10 @@ def committed(django_capture_on_commit_callbacks):
 @pytest.fixture
 def take(committed):
     def take(learner: Learner, quiz, right: int, finished_at=None) -> Attempt:
-        """Finish an attempt with `right` correct answers, through the real services."""
+        """Finish an attempt with `right` correct answers, through the real taking."""
         with committed():
             attempt = answered_attempt(learner.pk, quiz, right)
-            if finished_at is None:
-                return services.finish_attempt(attempt)
-            attempt.finish(now=finished_at)
-            return attempt
+            return taking.finish_attempt(attempt, now=finished_at)
 
     return take
 
@@ -186,7 +183,7 @@ def test_the_page_shows_your_rank_even_outside_the_top_ten(client, committed):
     for right, learner in enumerate([mine, *learners], start=1):
         attempt = answered_attempt(learner.pk, quiz, right)
         with committed():
-            services.finish_attempt(attempt)
+            taking.finish_attempt(attempt)
 
     response = client.get(PAGE)
 

@@ -6,8 +6,8 @@ import fsrs
 import pytest
 
 from quizzes import review
+from quizzes.grading import QuizError
 from quizzes.models import ReviewItem
-from quizzes.review import ReviewError
 
 pytestmark = pytest.mark.django_db
 
@@ -128,7 +128,7 @@ def test_reviewing_before_the_due_date_is_refused_and_changes_nothing(learner, q
     item = review.record_miss(learner.pk, question, now=T0)
     review.review(item, correct=True, now=T0)
 
-    with pytest.raises(ReviewError) as refused:
+    with pytest.raises(QuizError) as refused:
         review.review(item, correct=True, now=T0 + timedelta(minutes=1))
 
     assert refused.value.status == 409

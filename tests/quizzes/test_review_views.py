@@ -290,15 +290,15 @@ def test_the_admin_lists_review_items_read_only(admin_client, item):
 
 def test_a_question_a_running_quiz_asks_is_held_back_from_review(client):
     """Reviewing it would give away the answer to the quiz still in progress."""
-    from quizzes import services
+    from quizzes import taking
     from quizzes.models import ReviewItem
     from tests.factories import QuestionFactory
 
     learner_id = learner_session(client)
     question = QuestionFactory()
-    attempt = services.start_attempt(learner_id, question.quiz)
+    attempt = taking.start_attempt(learner_id, question.quiz)
     wrong = question.choices.filter(correct=False).first()
-    services.submit_answer(attempt, 1, [str(wrong.pk)], "")
+    taking.submit_answer(attempt, 1, [str(wrong.pk)], "")
     item = ReviewItem.objects.get(learner_id=learner_id)
     due_before = item.due
 
@@ -312,5 +312,5 @@ def test_a_question_a_running_quiz_asks_is_held_back_from_review(client):
     item.refresh_from_db()
     assert item.due == due_before and item.reviews == 0
 
-    services.finish_attempt(attempt)
+    taking.finish_attempt(attempt)
     assert question.prompt.encode() in client.get("/review/").content

@@ -23,6 +23,8 @@ INSTALLED_APPS: list[str] = []
 MIDDLEWARE: list[str] = []
 DATABASES: dict = {}
 USE_TZ = True
+# The same request buffer as the site (config/asgi.py reads it).
+REQUEST_BODY_LIMIT = 1024 * 1024
 LOGGING_CONFIG = None
 
 _ROW = b"<p>A paragraph of the floor page, standing in for a topic's text.</p>\n"

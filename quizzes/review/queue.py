@@ -7,13 +7,16 @@ the history. A right answer is rated Good and a wrong one Again; nothing here
 asks learners to grade themselves.
 
 A question missed in a quiz enters the queue due at once, as a new FSRS card,
-so the learner can drill it straight after the quiz. Missing it again in a later
+so the learner can drill it straight after the quiz. It enters when the learner
+is told it was missed: at the answer with immediate feedback, at the finish
+with feedback at the end (quizzes.taking decides). Missing it again in a later
 quiz counts as an Again review.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -23,21 +26,19 @@ from django.utils import timezone
 from django.utils.timesince import timeuntil
 from fsrs import Card, Rating, Scheduler, State
 
+from quizzes.grading import (
+    QuizError,
+    choices_right,
+    chosen_choices,
+    clean_command,
+    grade_command_answer,
+)
 from quizzes.models import Choice, Question, ReviewItem, in_open_attempt
 
 # Fuzzing spreads cards reviewed together over neighbouring days so a deck of
 # thousands does not clump; a learner's queue holds a few dozen questions, and a
 # predictable "again in 3 days" is worth more here than the spread.
 SCHEDULER = Scheduler(enable_fuzzing=False)
-
-
-class ReviewError(Exception):
-    """A review answer the rules refuse; `status` is the HTTP status to answer with."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
 
 
 @dataclass
@@ -143,12 +144,12 @@ def owned_item(learner_id: str, item_id: int) -> ReviewItem:
         .first()
     )
     if item is None:
-        raise ReviewError("There is no such question in your review queue.", status=404)
+        raise QuizError("There is no such question in your review queue.", status=404)
     return item
 
 
-def _not_due(item: ReviewItem, now: datetime) -> ReviewError:
-    return ReviewError(
+def _not_due(item: ReviewItem, now: datetime) -> QuizError:
+    return QuizError(
         f"This question is not due for review yet: it comes back in {due_in_words(item.due, now)}.",
         status=409,
     )
@@ -167,10 +168,10 @@ def choices_for(item: ReviewItem) -> list[Choice]:
     return choices
 
 
-def grade(item: ReviewItem, choice_ids: list[str], command: str) -> Graded:
+def grade(item: ReviewItem, choice_ids: Sequence[str], command: str) -> Graded:
     """Grade a review answer as a quiz grades it, without storing anything.
 
-    Refuses (ReviewError) an item that is not due, or an answer that is not one:
+    Refuses (QuizError) an item that is not due, or an answer that is not one:
     no choice, a choice from elsewhere, two choices for one answer, no command.
     """
     now = timezone.now()
@@ -178,29 +179,22 @@ def grade(item: ReviewItem, choice_ids: list[str], command: str) -> Graded:
         raise _not_due(item, now)
     question = item.question
     if in_open_attempt(item.learner_id, question).exists():
-        raise ReviewError(
+        raise QuizError(
             "A quiz you have not finished asks this question: finish the quiz first.", status=409
         )
-    # Imported here: quizzes.services records misses through this module.
-    from quizzes.services import QuizError, chosen_choices, grade_command_answer
-
-    try:
-        # The same rules, words and grading as a quiz answer.
-        if not question.is_command:
-            chosen = {c.pk for c in chosen_choices(question, choice_ids)}
-            return Graded(chosen == question.correct_choice_ids(), chosen)
-        if not command.strip():
-            raise QuizError("Type a command first.")
-        result = grade_command_answer(question, command)
-    except QuizError as error:
-        raise ReviewError(error.message, error.status) from None
-    return Graded(result.correct, set(), command.strip(), result.report)
+    # The same rules, words and grading as a quiz answer.
+    if not question.is_command:
+        chosen = {c.pk for c in chosen_choices(question, choice_ids)}
+        return Graded(choices_right(question, chosen), chosen)
+    line = clean_command(command)
+    result = grade_command_answer(question, line)
+    return Graded(result.correct, set(), line, result.report)
 
 
 def review(item: ReviewItem, correct: bool, now: datetime | None = None) -> ReviewItem:
     """Reschedule `item` by the answer (right: Good, wrong: Again) and save it.
 
-    Refuses (ReviewError 409) an item not due at `now`, so a second tab or a
+    Refuses (QuizError 409) an item not due at `now`, so a second tab or a
     resubmitted form can't review the same question twice in a row.
     """
     now = now or timezone.now()
@@ -209,7 +203,7 @@ def review(item: ReviewItem, correct: bool, now: datetime | None = None) -> Revi
         try:
             item.refresh_from_db(from_queryset=ReviewItem.objects.select_for_update())
         except ReviewItem.DoesNotExist:
-            raise ReviewError("This question has left your review queue.", 404) from None
+            raise QuizError("This question has left your review queue.", 404) from None
         # Refreshing drops the loaded question; the feedback screen still needs it.
         item.question = question
         if not item.is_due(now):

@@ -1,18 +1,11 @@
-"""Weekly and all-time leaderboards, kept in Redis sorted sets.
+"""The weekly and all-time boards in Redis sorted sets: award, refresh, rebuild, read.
 
 The database is the truth and Redis a cache of it: every number here can be
 recomputed from finished attempts (`rebuild`, `refresh_learner`), so losing
-the app Redis costs a rebuild, never a point.
-
-- A learner is on the boards if and only if they chose a nickname. Members are
-  learner ids: nicknames live in the database and may change.
-- Points for a quiz are the learner's best number of right answers in it, so a
-  retake scores only by beating their best, and a long quiz is worth more than
-  a short one (a best *percent* would make a 3-question quiz worth as much as a
-  20-question one, and a lucky 1/1 as much as a hard-won 20/20).
-- The all-time board sums those bests. The weekly board sums the improvements
-  made by attempts finished in the current ISO week (UTC); its key expires a
-  day after the week ends.
+the app Redis costs a rebuild, never a point. Members are learner ids (the
+nicknames live in the database and may change); a learner is on the boards if
+and only if they chose a nickname. The weekly key expires a day after its
+week ends.
 
 Every command names one key, or keys sharing a hash tag (a rebuild's RENAME),
 and pipelines are not transactions, so all of it works on a cluster.
@@ -23,49 +16,39 @@ from __future__ import annotations
 import logging
 import secrets
 import uuid
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Literal
+from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
 from django.utils import timezone
 
 from config.redis_config import APP_REDIS_DOWN as DOWN
 from learn.models import Learner
 from learn.redis_clients import app_redis
+from quizzes.leaderboard.points import (
+    ALL_KEY,
+    BOARDS,
+    Board,
+    Points,
+    board_key,
+    points_from_db,
+    right_answers,
+    week_expiry,
+    week_label,
+)
 from quizzes.models import Attempt
 
 logger = logging.getLogger(__name__)
 
-Board = Literal["week", "all"]
-BOARDS: tuple[Board, ...] = ("week", "all")
-# The hash tags ({all}, {week:...}) keep a board and its rebuild's temporary
-# key in one cluster slot, which RENAME needs.
-ALL_KEY = "cachelab:board:{all}"
 # Set by a rebuild. Missing means the boards may be partial (a flush, a fresh
 # server): the next reader rebuilds them from the database.
 BUILT_KEY = "cachelab:board:built"
 LOCK_KEY = "cachelab:board:rebuilding"
 LOCK_SECONDS = 60
-# Last week's board stays readable for a day after the week ends.
-WEEK_GRACE = timedelta(days=1)
 ZADD_CHUNK = 1000
 # Attempts finished this long before a rebuild began are re-read after it, in
 # case their award landed while the rebuild was writing.
 RACE_MARGIN = timedelta(minutes=1)
-
-
-class NicknameTaken(Exception):
-    """Someone else has this nickname (ignoring case)."""
-
-
-@dataclass(frozen=True)
-class Points:
-    all_time: int
-    week: int
 
 
 @dataclass(frozen=True)
@@ -98,100 +81,50 @@ class Rebuilt:
     week_members: int
 
 
-# -- keys and weeks ----------------------------------------------------------
-def week_label(moment: datetime) -> str:
-    year, week, _ = moment.astimezone(UTC).isocalendar()
-    return f"{year}-W{week:02d}"
-
-
-def week_bounds(moment: datetime) -> tuple[datetime, datetime]:
-    """The ISO week holding `moment`: Monday 00:00 UTC to the next Monday."""
-    day = moment.astimezone(UTC).date()
-    start = datetime(day.year, day.month, day.day, tzinfo=UTC) - timedelta(days=day.weekday())
-    return start, start + timedelta(days=7)
-
-
-def board_key(board: Board, now: datetime | None = None) -> str:
-    if board == "all":
-        return ALL_KEY
-    return f"cachelab:board:{{week:{week_label(now or timezone.now())}}}"
-
-
-def _week_expiry(now: datetime) -> datetime:
-    return week_bounds(now)[1] + WEEK_GRACE
-
-
-# -- points from the database ------------------------------------------------
-def _right_answers() -> Count:
-    return Count("slots__response", filter=Q(slots__response__correct=True))
-
-
-def points_from_db(
-    learner_ids: Iterable[str | uuid.UUID] | None = None, now: datetime | None = None
-) -> dict[str, Points]:
-    """Points of opted-in learners (all of them, or those given), from the database.
-
-    Attempts are replayed in the order they finished: each counts only by how
-    much it beat the learner's earlier best in that quiz, and counts for the
-    week when it finished in this week.
-    """
-    start, end = week_bounds(now or timezone.now())
-    learners = Learner.objects.filter(nickname__isnull=False)
-    attempts = Attempt.objects.finished().filter(learner__nickname__isnull=False)
-    if learner_ids is not None:
-        ids = [str(i) for i in learner_ids]
-        learners, attempts = learners.filter(pk__in=ids), attempts.filter(learner_id__in=ids)
-    totals = {str(pk): [0, 0] for pk in learners.values_list("pk", flat=True)}
-    best: dict[tuple[str, int], int] = defaultdict(int)
-    rows = (
-        attempts.annotate(right=_right_answers())
-        .order_by("finished_at", "pk")
-        .values_list("learner_id", "quiz_id", "right", "finished_at")
-    )
-    for learner_id, quiz_id, right, finished_at in rows:
-        learner = str(learner_id)
-        gain = right - best[learner, quiz_id]
-        if gain <= 0 or learner not in totals:
-            continue
-        best[learner, quiz_id] = right
-        totals[learner][0] += gain
-        if start <= finished_at < end:
-            totals[learner][1] += gain
-    return {learner: Points(*values) for learner, values in totals.items()}
-
-
 # -- writing -----------------------------------------------------------------
 def award(attempt: Attempt) -> int:
     """Add what a just-finished attempt improved on the learner's best; return it.
 
-    Runs after the attempt's transaction commits (Attempt.finish). Never raises
-    for Redis: when it is away the award is skipped, and a rebuild restores it.
+    Runs after the attempt's transaction commits (quizzes.taking schedules it).
+    Each attempt is awarded at most once, whoever calls and however many at
+    once: the conditional UPDATE below claims it, and only the caller whose
+    UPDATE changed the row goes on (the database serialises the UPDATEs; on
+    PostgreSQL a second one waits for the first and then finds the row
+    claimed). Never raises for Redis: when it is away the award is skipped,
+    and a rebuild restores it.
     """
+    now = timezone.now()
+    claimed = Attempt.objects.filter(
+        pk=attempt.pk, finished_at__isnull=False, awarded_at__isnull=True
+    ).update(awarded_at=now)
+    if not claimed:
+        return 0
     rows = (
         Attempt.objects.finished()
         .filter(
             learner_id=attempt.learner_id, quiz_id=attempt.quiz_id, learner__nickname__isnull=False
         )
-        .annotate(right=_right_answers())
-        .values_list("pk", "right")
+        .annotate(right=right_answers())
+        .values_list("pk", "right", "finished_at")
     )
-    rights = dict(rows)
+    rights = {pk: (right, finished_at) for pk, right, finished_at in rows}
     if attempt.pk not in rights:
         return 0  # not on the leaderboard
-    earlier = [right for pk, right in rights.items() if pk != attempt.pk]
-    gain = rights[attempt.pk] - max(earlier, default=0)
+    right, finished_at = rights[attempt.pk]
+    earlier = [r for pk, (r, _) in rights.items() if pk != attempt.pk]
+    gain = right - max(earlier, default=0)
     if gain <= 0:
         return 0
-    member, now = str(attempt.learner_id), timezone.now()
+    member = str(attempt.learner_id)
     try:
         pipe = app_redis().pipeline(transaction=False)
         # XX: only a member already on the board is incremented; one missing
         # (a flush, or an opt-in made while Redis was away) would otherwise
         # start from this gain alone. It is re-read from the database instead.
         pipe.zadd(ALL_KEY, {member: gain}, xx=True, incr=True)
-        if week_label(attempt.finished_at) == week_label(now):
+        if week_label(finished_at) == week_label(now):
             pipe.zincrby(board_key("week", now), gain, member)
-            pipe.expireat(board_key("week", now), _week_expiry(now))
+            pipe.expireat(board_key("week", now), week_expiry(now))
         on_board = pipe.execute()[0] is not None
         if not on_board:
             refresh_learner(member, now)
@@ -208,7 +141,7 @@ def _write(pipe, learner_id: str, points: Points | None, now: datetime) -> None:
         return
     pipe.zadd(ALL_KEY, {learner_id: points.all_time})
     if points.week > 0:
-        pipe.zadd(week, {learner_id: points.week}).expireat(week, _week_expiry(now))
+        pipe.zadd(week, {learner_id: points.week}).expireat(week, week_expiry(now))
     else:
         pipe.zrem(week, learner_id)
 
@@ -278,7 +211,7 @@ def rebuild(now: datetime | None = None) -> Rebuilt:
     pipe = client.pipeline(transaction=False)
     built = [
         (_build(pipe, ALL_KEY, all_time, None), ALL_KEY, False),
-        (_build(pipe, week_key, week, _week_expiry(now)), week_key, True),
+        (_build(pipe, week_key, week, week_expiry(now)), week_key, True),
     ]
     pipe.execute()
     for temporary, key, keeps_ttl in built:
@@ -321,33 +254,6 @@ def rebuild_if_missing(now: datetime | None = None) -> bool:
         if client.get(LOCK_KEY) == token.encode():
             client.delete(LOCK_KEY)
     return True
-
-
-# -- joining and leaving -----------------------------------------------------
-def join(learner_id: str | uuid.UUID, nickname: str) -> None:
-    """Put the learner on the boards under `nickname`, or rename them.
-
-    The nickname is saved in the database first; the boards follow after the
-    commit, and a rebuild adds the learner if Redis was away.
-    """
-    try:
-        with transaction.atomic():
-            learner, _ = Learner.objects.get_or_create(id=learner_id)
-            if Learner.objects.filter(nickname__iexact=nickname).exclude(pk=learner.pk).exists():
-                raise NicknameTaken(nickname)
-            learner.nickname = nickname
-            learner.save(update_fields=["nickname"])
-    except IntegrityError:
-        # Two learners claimed it at once; the database's constraint decided.
-        raise NicknameTaken(nickname) from None
-    transaction.on_commit(lambda: refresh_learner(learner_id))
-
-
-def leave(learner_id: str | uuid.UUID) -> bool:
-    """Take the learner off the boards; their attempts (and so points) stay."""
-    left = Learner.objects.filter(pk=learner_id, nickname__isnull=False).update(nickname=None)
-    transaction.on_commit(lambda: refresh_learner(learner_id))
-    return bool(left)
 
 
 # -- reading -----------------------------------------------------------------

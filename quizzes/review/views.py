@@ -6,9 +6,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from learn.http import HtmxHttpRequest
-from quizzes import review
+from quizzes.grading import QuizError
 from quizzes.models import ReviewItem
-from quizzes.review import ReviewError
+from quizzes.review import queue as review
 
 PAGE = "quizzes/review.html"
 CARD = "quizzes/review.html#review-card"
@@ -56,7 +56,7 @@ def answer(request: HtmxHttpRequest, item_id: int) -> HttpResponse:
         graded = review.grade(item, request.POST.getlist("choice"), request.POST.get("command", ""))
         now = timezone.now()
         review.review(item, graded.correct, now)
-    except ReviewError as error:
+    except QuizError as error:
         # Bad input (or a sandbox outage) keeps the question on screen to answer
         # again; a refusal (someone else's item, not due yet) points back to the queue.
         shown = card if error.status in (400, 503) else {}

@@ -1,104 +1,18 @@
-"""Moodle's GIFT quiz format: import (`parse_gift`) and export (`dump_gift`).
-
-Pure Python on purpose (no Django): instructors paste GIFT from Moodle banks,
-and the parser must be testable and reusable without a database.
-
-Supported: single choice, multiple select (weighted ``~`` answers) and
-true/false questions, with titles, format markers, per-answer feedback,
-general feedback, comments, ``$CATEGORY:`` lines and Moodle's escapes.
-
-Choices made where GIFT (or Moodle's own parser) is loose:
-
-* Questions are separated by blank (whitespace-only) lines, as in Moodle, so a
-  blank line inside an answer block ends the question ("unclosed '{'").
-  ``//`` comment lines and ``$CATEGORY:`` lines are dropped wherever they
-  appear (only when they start the line, after optional whitespace).
-* Every text (title, prompt, answer, feedback) is stripped of surrounding
-  whitespace; lines keep their inner newlines (multi-line prompts).
-* Escapes: ``\\~ \\= \\# \\{ \\} \\: \\\\`` and ``\\n`` (newline), plus ``\\%``, which
-  Moodle lacks: it is the only way to start a ``~`` answer with a literal
-  ``%``, so the exporter writes it there.  Any other backslash is kept as is.
-* Format markers ``[markdown] [html] [plain] [moodle]`` (any case) are read
-  after the title; only ``[markdown]`` is recorded (``markdown=True``).
-* Text after the closing brace is accepted like Moodle's "missing word"
-  question: the prompt becomes ``before + "_____" + after``.  A second answer
-  block in the same question is an error (usually a missing blank line).
-* Kinds: true/false when the block is ``T``/``TRUE``/``F``/``FALSE`` (any case)
-  with up to two ``#`` feedbacks (wrong, then right).  Otherwise a block whose
-  ``~`` answers carry any ``%weight%`` is ``multiple`` (correct = weight > 0; an
-  unweighted ``~`` answer weighs 0); a block with exactly one ``=`` answer and
-  unweighted ``~`` answers is ``single``.  ``~%100%A ~B`` is therefore
-  ``multiple`` with one correct answer.  Weights are only allowed on ``~``.
-* A lone ``{=a}`` is reported as a single choice with fewer than two answers
-  (the author most likely forgot the wrong answers); ``{=a =b}`` is Moodle's
-  short answer and unsupported; a block of only ``=`` answers with ``->`` is
-  matching.  ``->`` inside a single/multiple answer is plain text here, though
-  Moodle would read a block with ``=`` and ``->`` as matching.
-* Error lines: "no answer block" points at the question's first line; errors
-  about the whole block at the line of its ``{``; errors about one answer at
-  the line of that answer's ``=``/``~``.
-
-Export writes one canonical form, so export -> import -> export is
-byte-identical, and importing an export gives back equal questions (ignoring
-``line``) as long as their texts have no surrounding whitespace (true of
-anything `parse_gift` returns).  `dump_gift` raises ValueError for a question
-GIFT cannot carry (e.g. a single choice with two correct answers).
-"""
+"""GIFT text → questions (`parse_gift`); the rules are in the package docstring."""
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-__all__ = ["GiftChoice", "GiftError", "GiftQuestion", "dump_gift", "parse_gift"]
-
-KINDS = ("single", "multiple", "truefalse")
-
-
-@dataclass
-class GiftChoice:
-    text: str  # Markdown/plain text, unescaped
-    correct: bool
-    feedback: str = ""  # per-answer feedback (after '#')
-
-
-@dataclass
-class GiftQuestion:
-    kind: str  # "single" | "multiple" | "truefalse"
-    prompt: str  # unescaped
-    title: str = ""  # from ::title::
-    choices: list[GiftChoice] = field(default_factory=list)  # empty for truefalse
-    answer: bool | None = None  # truefalse only
-    feedback_wrong: str = ""  # truefalse: feedback for the wrong answer ({T#wrong#right})
-    feedback_right: str = ""  # truefalse: feedback for the right answer
-    explanation: str = ""  # GIFT general feedback (####...)
-    markdown: bool = False  # the prompt was marked [markdown]
-    line: int = 0  # 1-based line where the question starts (import only)
-
-
-class GiftError(ValueError):
-    """Every problem found in a GIFT text: ``errors`` is a list of (line, message).
-
-    str() lists them one per line as ``line N: message``.
-    """
-
-    def __init__(self, errors: list[tuple[int, str]]) -> None:
-        self.errors = list(errors)
-        super().__init__("\n".join(f"line {line}: {message}" for line, message in self.errors))
-
-
-# ---------------------------------------------------------------------------
-# Import
-# ---------------------------------------------------------------------------
+from quizzes.gift.types import FORMAT_RE, GiftChoice, GiftError, GiftQuestion
 
 # A scanned character: (char, escaped, line).  Escaped characters are never
 # structural, which is why escapes are resolved before any parsing.
 _Tok = tuple[str, bool, int]
 
 _ESCAPABLE = "~=#{}:%\\"
-_FORMAT_RE = re.compile(r"\[(markdown|html|plain|moodle)\]", re.IGNORECASE)
 _WEIGHT_RE = re.compile(r"-?\d+(?:\.\d+)?")
 _TRUE_FALSE = {"T": True, "TRUE": True, "F": False, "FALSE": False}
 _MISSING_WORD = "_____"
@@ -238,7 +152,7 @@ def _parse_question(
 
     before = _raw(toks[pos:open_at]).lstrip()
     markdown = False
-    marker = _FORMAT_RE.match(before)
+    marker = FORMAT_RE.match(before)
     if marker:
         markdown = marker.group(1).lower() == "markdown"
         before = before[marker.end() :]
@@ -412,123 +326,3 @@ def _classify(
         GiftChoice(a.text, is_correct, a.feedback)
         for a, is_correct in zip(answers, correct, strict=True)
     ]
-
-
-# ---------------------------------------------------------------------------
-# Export
-# ---------------------------------------------------------------------------
-
-_ESCAPES = str.maketrans(
-    {
-        "\\": "\\\\",
-        "~": "\\~",
-        "=": "\\=",
-        "#": "\\#",
-        "{": "\\{",
-        "}": "\\}",
-        ":": "\\:",
-        "\n": "\\n",
-    }
-)
-
-
-def dump_gift(questions: Iterable[GiftQuestion]) -> str:
-    """Write questions as canonical GIFT; raise ValueError for one GIFT cannot carry."""
-    parts = []
-    for number, question in enumerate(questions, start=1):
-        problem = _export_problem(question)
-        if problem:
-            raise ValueError(f"question {number} cannot be exported to GIFT: {problem}")
-        parts.append(_dump_question(question))
-    return "\n\n".join(parts) + "\n" if parts else ""
-
-
-def _escape(text: str) -> str:
-    # Stray carriage returns would become newlines on import; make that explicit now
-    # so a second export matches the first byte for byte.
-    text = text.strip().replace("\r\n", "\n").replace("\r", "\n")
-    return text.translate(_ESCAPES)
-
-
-def _escape_answer(text: str) -> str:
-    escaped = _escape(text)
-    # A leading '%' would be read as a weight.
-    return "\\" + escaped if escaped.startswith("%") else escaped
-
-
-def _export_problem(q: GiftQuestion) -> str:
-    if q.kind not in KINDS:
-        return f"unknown kind {q.kind!r}"
-    if not q.prompt.strip():
-        return "empty prompt"
-    if q.kind == "truefalse":
-        if not isinstance(q.answer, bool):
-            return "a true/false question needs answer=True or False"
-        if q.choices:
-            return "a true/false question has no choices"
-        return ""
-    if q.answer is not None or q.feedback_wrong or q.feedback_right:
-        return "answer/feedback_wrong/feedback_right are for true/false questions only"
-    if len(q.choices) < 2:
-        return "a choice question needs at least two choices"
-    if any(not choice.text.strip() for choice in q.choices):
-        return "empty choice text"
-    correct = sum(choice.correct for choice in q.choices)
-    if q.kind == "single" and correct != 1:
-        return f"a single choice question needs exactly one correct choice, has {correct}"
-    if q.kind == "multiple" and correct == 0:
-        return "a multiple select question needs a correct choice"
-    return ""
-
-
-def _needs_format_marker(prompt: str) -> bool:
-    """Would the escaped prompt line be misread on import?
-
-    As a format marker or a comment, or, heading the file, lose a leading BOM.
-    "$CATEGORY:" needs nothing: its ':' is escaped, so the line no longer matches.
-    """
-    return bool(_FORMAT_RE.match(prompt)) or prompt.startswith(("//", "\ufeff"))
-
-
-def _format_weight(value: float) -> str:
-    # Moodle stores fractions with 7 digits, so it writes 33.33333, not 33.333333333.
-    return f"{value:.5f}".rstrip("0").rstrip(".")
-
-
-def _dump_question(q: GiftQuestion) -> str:
-    head = f"::{_escape(q.title)}::" if q.title.strip() else ""
-    prompt = _escape(q.prompt)
-    if q.markdown:
-        head += "[markdown]"
-    elif _needs_format_marker(prompt):
-        # GIFT cannot escape '[' or '/', but only one marker is read, so an explicit
-        # default one keeps the text intact.
-        head += "[moodle]"
-    head += prompt
-
-    if q.kind == "truefalse":
-        block = "{" + ("TRUE" if q.answer else "FALSE")
-        if q.feedback_wrong.strip() or q.feedback_right.strip():
-            block += "#" + _escape(q.feedback_wrong)
-            if q.feedback_right.strip():
-                block += "#" + _escape(q.feedback_right)
-        if q.explanation.strip():
-            block += "####" + _escape(q.explanation)
-        return f"{head}\n{block}}}"
-
-    lines = [head, "{"]
-    correct_count = sum(choice.correct for choice in q.choices)
-    for choice in q.choices:
-        if q.kind == "single":
-            prefix = "=" if choice.correct else "~"
-        else:
-            weight = 100 / correct_count if choice.correct else -100
-            prefix = f"~%{_format_weight(weight)}%"
-        line = f"  {prefix}{_escape_answer(choice.text)}"
-        if choice.feedback.strip():
-            line += "#" + _escape(choice.feedback)
-        lines.append(line)
-    if q.explanation.strip():
-        lines.append("  ####" + _escape(q.explanation))
-    lines.append("}")
-    return "\n".join(lines)

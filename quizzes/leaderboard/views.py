@@ -12,7 +12,7 @@ from config.redis_config import APP_REDIS_DOWN as DOWN
 from learn.http import HtmxHttpRequest
 from learn.models import Learner
 from quizzes import leaderboard
-from quizzes.forms import TAKEN, NicknameForm
+from quizzes.leaderboard.forms import TAKEN, NicknameForm
 
 logger = logging.getLogger(__name__)
 TEMPLATE = "quizzes/leaderboard.html"

@@ -1,10 +1,12 @@
+"""The nickname form: the one name of a learner's that others see."""
+
 import re
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 
-from learn.models import Learner
+from quizzes.leaderboard.nicknames import holders, nickname_key
 
 # ASCII only: letters from other scripts that look like Latin ones ("аdmin"
 # with a Cyrillic а) would let one learner pass for another.
@@ -13,8 +15,8 @@ nickname_characters = RegexValidator(
     message="Use only the letters A–Z, digits, spaces, hyphens (-) and underscores (_).",
     code="characters",
 )
-# Names that would look like the site speaking, compared without case,
-# spaces, hyphens or underscores ("Ad_min" is "admin").
+# Names that would look like the site speaking, compared as nicknames are
+# compared (nickname_key: "Ad_min" is "admin").
 RESERVED_NICKNAMES = frozenset(
     {
         "admin",
@@ -34,11 +36,10 @@ RESERVED_NICKNAMES = frozenset(
         "you",
     }
 )
-TAKEN = "Someone already uses that nickname; choose another."
-
-
-def squashed(nickname: str) -> str:
-    return re.sub(r"[ _-]", "", nickname).lower()
+TAKEN = (
+    "Someone already uses that nickname, or one that differs only in case, spaces, "
+    "hyphens or underscores; choose another."
+)
 
 
 class NicknameForm(forms.Form):
@@ -63,9 +64,8 @@ class NicknameForm(forms.Form):
     def clean_nickname(self) -> str:
         # Runs after the field's own checks: trimmed, 3–24 allowed characters.
         nickname = re.sub(" {2,}", " ", self.cleaned_data["nickname"])
-        if squashed(nickname) in RESERVED_NICKNAMES:
+        if nickname_key(nickname) in RESERVED_NICKNAMES:
             raise ValidationError("That nickname is reserved; choose another.", code="reserved")
-        others = Learner.objects.exclude(pk=self.learner_id)
-        if others.filter(nickname__iexact=nickname).exists():
+        if holders(nickname).exclude(pk=self.learner_id).exists():
             raise ValidationError(TAKEN, code="taken")
         return nickname
