@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "template_partials",
     "learn",
     "quizzes",
+    "labs",
 ]
 
 MIDDLEWARE = [

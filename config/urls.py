@@ -17,6 +17,7 @@ leaderboard_urls = [
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("quizzes/", include("quizzes.urls")),
+    path("labs/", include("labs.urls")),
     path("review/", include((review_urls, "review"))),
     path("leaderboard/", include((leaderboard_urls, "leaderboard"))),
     path("", include("learn.urls")),
