@@ -114,3 +114,45 @@ def answered_attempt(learner_id, quiz, right: int):
         choice = slot.question.choices.filter(correct=slot.position <= right).first()
         services.submit_answer(attempt, slot.position, [str(choice.pk)], "")
     return attempt
+
+
+class LabFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "labs.Lab"
+        django_get_or_create = ["slug"]
+
+    topic = factory.SubFactory(TopicFactory)
+    slug = factory.Sequence(lambda n: f"lab-{n}")
+    title = factory.Sequence(lambda n: f"Lab {n}")
+    intro = "Do a small thing in Redis."
+    published = True
+
+
+class StepFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "labs.Step"
+
+    lab = factory.SubFactory(LabFactory)
+    order = factory.Sequence(lambda n: n)
+    title = factory.Sequence(lambda n: f"Step {n}")
+    instructions = "Set greeting to hello."
+    solution = "SET greeting hello"
+
+
+class LabCheckFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "labs.Check"
+
+    step = factory.SubFactory(StepFactory)
+    kind = "value"
+    key = "greeting"
+    fields = factory.LazyFunction(lambda: {"value": "hello"})
+    hint = "SET greeting hello."
+
+
+class LabProgressFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "labs.LabProgress"
+
+    learner = factory.SubFactory(LearnerFactory)
+    lab = factory.SubFactory(LabFactory)
