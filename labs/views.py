@@ -151,7 +151,7 @@ def lab_run(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         entry = {"command": form.data.get("command", ""), "reply": outcome.reply,
                  "error": outcome.error, "note": outcome.note}  # fmt: skip
         context = _workspace(request, state, entry=entry, announce=announce, oob=True)
-        response = render(request, "labs/detail.html#run-response", context)
+        response = render(request, "labs/detail.html#run-response", context, status=status)
         return trigger_client_event(response, "progress-changed") if passed else response
     if announce:
         messages.success(request, announce)
