@@ -100,10 +100,11 @@ def locked_progress(learner_id: str, lab: Lab, definition: LabDef, sandbox: Sand
 
 def recheck(
     sandbox: Sandbox, progress: LabProgress, definition: LabDef, outcome: Outcome | None = None
-) -> list[int]:
+) -> tuple[list[int], list[CheckResult]]:
     """Check the open step; while it passes, mark it and open the next. Returns
-    the numbers of the steps that passed now."""
-    passed = []
+    the numbers of the steps that passed now, and the open step's results."""
+    passed: list[int] = []
+    results: list[CheckResult] = []
     while progress.completed_at is None:
         number = progress.current_step
         step, record = definition.steps[number - 1], progress.step(number)
@@ -125,7 +126,7 @@ def recheck(
             progress.completed_at = timezone.now()
         else:
             _open(sandbox, progress, definition, number + 1)
-    return passed
+    return passed, results
 
 
 @dataclass
@@ -133,6 +134,9 @@ class Ran:
     outcome: Outcome
     passed: list[int]
     progress: LabProgress
+    definition: LabDef
+    # The open step's checks as this command left them (no second round of queries).
+    live: list[CheckResult]
 
 
 def run(learner_id: str, lab: Lab, line: str, sandbox: Sandbox | None = None) -> Ran:
@@ -142,9 +146,9 @@ def run(learner_id: str, lab: Lab, line: str, sandbox: Sandbox | None = None) ->
     with transaction.atomic():
         progress = locked_progress(learner_id, lab, definition, sandbox)
         outcome = sandbox.run(_ns(progress), line, record=True)
-        passed = recheck(sandbox, progress, definition, outcome)
+        passed, live = recheck(sandbox, progress, definition, outcome)
         progress.save()
-    return Ran(outcome, passed, progress)
+    return Ran(outcome, passed, progress, definition, live)
 
 
 def _open_number(progress: LabProgress, definition: LabDef, number: int) -> None:
@@ -282,8 +286,10 @@ def state(
     progress: LabProgress | None = None,
     sandbox: Sandbox | None = None,
     definition: LabDef | None = None,
+    live: list[CheckResult] | None = None,
 ) -> LabState:
-    """Every step as the learner sees it; the open step is checked live."""
+    """Every step as the learner sees it; the open step is checked live (or
+    given as `live`, the results of the command just run)."""
     sandbox = sandbox or default_sandbox()
     definition = definition or lab.definition()
     progress = progress or find_progress(learner_id, lab, definition)
@@ -293,6 +299,11 @@ def state(
         current = number == progress.current_step and progress.completed_at is None
         if record["passed"]:
             results = [CheckView(c["passed"], c["message"]) for c in record["checks"]]
+        elif current and live:
+            results = [
+                CheckView(r.passed, r.message, c.hint)
+                for r, c in zip(live, step.checks, strict=True)
+            ]
         elif current:
             try:
                 live: list[CheckResult] = engine.check_step(

@@ -133,16 +133,22 @@ def lab_run(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     except Http404 as exc:
         return _not_found(request, str(exc))
     form = CommandForm(request.POST)
-    progress, passed = None, []
+    ran = None
     if not form.is_valid():
         outcome, status = Outcome(reply="Type a command.", error=True), 400
     else:
         try:
             ran = services.run(request.learner_id, lab, form.cleaned_data["command"])
-            outcome, status, progress, passed = ran.outcome, 200, ran.progress, ran.passed
+            outcome, status = ran.outcome, 200
         except UNAVAILABLE_ERRORS:
             outcome, status = Outcome(reply=UNAVAILABLE, error=True), 503
-    state = services.state(request.learner_id, lab, progress)
+    if ran:
+        state = services.state(
+            request.learner_id, lab, ran.progress, definition=ran.definition, live=ran.live
+        )
+    else:
+        state = services.state(request.learner_id, lab)
+    passed = ran.passed if ran else []
     announce = _announcement(passed, state)
     if _wants_json(request):
         body = {"reply": outcome.reply, "error": outcome.error, "lab": state.as_json()}
