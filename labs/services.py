@@ -7,6 +7,7 @@ learner's lab namespace on the sandbox server. Only POSTs write either.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from dataclasses import dataclass, field
 from typing import Any
@@ -337,3 +338,34 @@ def state(
             )
         )
     return LabState(lab, definition, progress, views)
+
+
+def merge_progress(source_id: str, target_id: str, sandbox: Sandbox | None = None) -> int:
+    """Move an anonymous learner's labs into their account (before `source` is deleted).
+
+    Where both worked on the same lab, the one further on is kept (completed,
+    then the later step); the lab keys follow the kept progress. Returns how
+    many labs moved. For the accounts merge (journey layer) to call.
+    """
+    sandbox = sandbox or default_sandbox()
+    kept = {p.lab_id: p for p in LabProgress.objects.filter(learner_id=target_id)}
+    moved = []
+    for progress in LabProgress.objects.filter(learner_id=source_id).select_related("lab"):
+        mine = kept.get(progress.lab_id)
+        if mine is not None and _further(mine) >= _further(progress):
+            continue
+        if mine is not None:
+            mine.delete()
+            sandbox.reset(namespace(target_id, progress.lab))
+        progress.learner_id = target_id
+        progress.save(update_fields=["learner"])
+        moved.append(progress.lab)
+    for lab in moved:
+        # Best effort, like the free sandbox: keys left behind are swept when idle.
+        with contextlib.suppress(SandboxUnavailable, *DOWN):
+            sandbox.adopt(namespace(source_id, lab), namespace(target_id, lab))
+    return len(moved)
+
+
+def _further(progress: LabProgress) -> tuple[bool, int]:
+    return progress.completed_at is not None, progress.current_step

@@ -8,7 +8,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from labs import services
 from labs.models import LabProgress
+from learn.models import Learner as LearnerRow
 from tests.labs.conftest import JSON
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
@@ -303,3 +305,20 @@ class TestBadInput:
 
         assert body["error"] is True and "may not start with 'sbx:'" in body["reply"]
         assert learner("session-store").run("EXISTS k")["reply"] == "(integer) 0"
+
+
+class TestMerge:
+    def test_an_anonymous_learners_lab_follows_them_into_their_account(self, learner, client):
+        anonymous = learner("leaderboard")
+        anonymous.run_all("ZADD board 120 ada 95 bob 140 cy")
+        source = client.session["learner_id"]
+        account = LearnerRow.objects.create()
+
+        moved = services.merge_progress(source, str(account.pk))
+        LearnerRow.objects.filter(pk=source).delete()
+
+        progress = LabProgress.objects.get()
+        assert moved == 1 and progress.learner_id == account.pk and progress.current_step == 2
+        state = services.state(str(account.pk), progress.lab)
+        assert state.steps[0].passed
+        assert state.steps[1].checks[0].message == "bob scores 95 in board (expected 145)"
