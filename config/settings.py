@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "template_partials",
     "learn",
     "quizzes",
+    "labs",
 ]
 
 MIDDLEWARE = [
@@ -206,11 +207,13 @@ SESSION_COOKIE_SAMESITE = "Lax"
 # `manage.py housekeeping` deletes expired ones (the launcher runs it hourly).
 HOUSEKEEPING_INTERVAL = env_int("HOUSEKEEPING_INTERVAL", 60 * 60)
 
-# Request bodies: a form, a sandbox line or a quiz answer is a few KB. Django
-# refuses larger non-file bodies with 400 (a GIFT file upload is limited on
+# Request bodies: a form, a sandbox line or a quiz answer is a few KB. The cap
+# sits above the sandbox's 64 KiB line limit, so an over-long line gets the
+# sandbox's own message (and pays its rate token); Django refuses larger
+# non-file bodies with 400 (a GIFT file upload is limited on
 # its own); the server refuses any body over REQUEST_BODY_LIMIT before Django
 # reads it (config/asgi.py).
-DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 64 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 128 * 1024)
 REQUEST_BODY_LIMIT = env_int("REQUEST_BODY_LIMIT", 1024 * 1024)
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -4,6 +4,7 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("quizzes/", include("quizzes.urls")),
+    path("labs/", include("labs.urls")),
     path("review/", include("quizzes.review.urls")),
     path("leaderboard/", include("quizzes.leaderboard.urls")),
     path("", include("learn.urls")),

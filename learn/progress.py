@@ -1,10 +1,11 @@
 """What a learner has done, per topic, and the mastery figure made of it.
 
-Mastery of a topic weighs three kinds of evidence: reading it to the end,
-running its examples in the sandbox, and the best quiz score on it. Quizzes
-weigh most because they are the only evidence that the learner can recall the
-facts unaided; a topic without examples or without a published quiz shares the
-missing weight among the parts it has.
+Mastery of a topic weighs four kinds of evidence: reading it to the end,
+running its examples in the sandbox, completing its guided labs, and the best
+quiz score on it. Quizzes weigh most because they are the only evidence that
+the learner can recall the facts unaided; labs come next, as the evidence that
+they can do the task on a real server. A topic without examples, labs or a
+published quiz shares the missing weight among the parts it has.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef, Subquery
 from django.urls import reverse
 
+from labs.models import Lab, LabProgress
 from learn.models import Learner, Topic, TopicProgress
 from learn.topic_cache import normalise_line, published_topics, topic_examples
 
-WEIGHTS = {"read": 30, "examples": 20, "quiz": 50}
+WEIGHTS = {"read": 25, "examples": 15, "labs": 20, "quiz": 40}
 
 
 @dataclass
@@ -31,6 +33,8 @@ class TopicMastery:
     examples_run: int = 0
     has_quiz: bool = False
     best_score: Decimal | None = None
+    labs_total: int = 0
+    labs_done: int = 0
 
     @property
     def mastery(self) -> int:
@@ -38,6 +42,8 @@ class TopicMastery:
         parts = {"read": 1.0 if self.read else 0.0}
         if self.examples_total:
             parts["examples"] = self.examples_run / self.examples_total
+        if self.labs_total:
+            parts["labs"] = self.labs_done / self.labs_total
         if self.has_quiz:
             parts["quiz"] = float(self.best_score or 0) / 100
         weight = sum(WEIGHTS[name] for name in parts)
@@ -45,7 +51,9 @@ class TopicMastery:
 
     @property
     def started(self) -> bool:
-        return self.read or self.examples_run > 0 or self.best_score is not None
+        return (
+            self.read or self.examples_run > 0 or self.labs_done > 0 or self.best_score is not None
+        )
 
 
 @dataclass
@@ -57,9 +65,23 @@ class ScorePoint:
 
 
 @dataclass
+class LabMark:
+    """A published lab and how far this learner got (step None: not started)."""
+
+    lab: Lab
+    completed: bool
+    step: int | None
+
+
+@dataclass
 class Progress:
     topics: list[TopicMastery]
     scores: list[ScorePoint] = field(default_factory=list)
+    labs: list[LabMark] = field(default_factory=list)
+
+    @property
+    def labs_completed(self) -> int:
+        return sum(1 for mark in self.labs if mark.completed)
 
     @property
     def mastery(self) -> int:
@@ -72,8 +94,23 @@ class Progress:
         return next((t for t in self.topics if t.topic.slug == slug), None)
 
 
+def lab_marks(learner_id: str) -> list[LabMark]:
+    """Every published lab with this learner's standing in it (one query)."""
+    mine = LabProgress.objects.filter(learner_id=learner_id, lab=OuterRef("pk"))
+    labs = (
+        Lab.objects.published()
+        .select_related("topic")
+        .only("slug", "title", "topic__slug", "topic__title", "topic__order", "order")
+        .annotate(
+            done=Exists(mine.filter(completed_at__isnull=False)),
+            at_step=Subquery(mine.values("current_step")[:1]),
+        )
+    )
+    return [LabMark(lab, lab.done, lab.at_step) for lab in labs]
+
+
 def learner_progress(learner_id: str, *, with_scores: bool = False) -> Progress:
-    """Mastery per published topic: three queries, four with the score history."""
+    """Mastery per published topic: four queries, five with the score history."""
     from quizzes.models import Attempt, Quiz
 
     topics = published_topics()
@@ -89,6 +126,7 @@ def learner_progress(learner_id: str, *, with_scores: bool = False) -> Progress:
     )
     best = dict(finished.values_list("quiz__topic_id").annotate(best=Max("score")).order_by())
     quiz_topics = set(Quiz.objects.published().values_list("topic_id", flat=True))
+    labs = lab_marks(learner_id)
     result = []
     for topic in topics:
         row = rows.get(topic.pk)
@@ -103,9 +141,11 @@ def learner_progress(learner_id: str, *, with_scores: bool = False) -> Progress:
                 examples_run=sum(1 for block in blocks if ran.issuperset(block)),
                 has_quiz=topic.pk in quiz_topics,
                 best_score=best.get(topic.pk),
+                labs_total=sum(1 for m in labs if m.lab.topic_id == topic.pk),
+                labs_done=sum(1 for m in labs if m.lab.topic_id == topic.pk and m.completed),
             )
         )
-    progress = Progress(topics=result)
+    progress = Progress(topics=result, labs=labs)
     if with_scores:
         progress.scores = [
             ScorePoint(title, finished_at, score, passed)

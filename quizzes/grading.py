@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from config.redis_config import APP_REDIS_DOWN as DOWN
+from learn import checks
 from learn.redis_clients import sandbox as default_sandbox
-from learn.sandbox.cli import format_reply
 from learn.sandbox.namespace import Namespace
 from learn.sandbox.runner import Outcome, Sandbox, SandboxUnavailable
 from quizzes.models import Attempt, Choice, CommandCheck, Question, Response
@@ -84,16 +84,6 @@ def clean_command(command: str) -> str:
     return line
 
 
-LENGTH_COMMANDS = {
-    b"string": "STRLEN",
-    b"list": "LLEN",
-    b"set": "SCARD",
-    b"zset": "ZCARD",
-    b"hash": "HLEN",
-    b"stream": "XLEN",
-}
-
-
 @dataclass
 class CheckResult:
     ok: bool
@@ -119,92 +109,14 @@ class CommandResult:
         return "\n".join(lines)
 
 
-def _text(reply: object) -> str:
-    if isinstance(reply, bytes):
-        return reply.decode("utf-8", errors="replace")
-    return str(reply)
-
-
-def _number(value: str) -> float | None:
-    try:
-        return float(value)
-    except ValueError:
-        return None
-
-
 def evaluate(
     check: CommandCheck, sandbox: Sandbox, ns: Namespace, outcome: Outcome | None
 ) -> CheckResult:
-    """Test one check against the scratch namespace; say what was found."""
-    key, kind = check.key, check.kind
-    if kind == CommandCheck.Kind.REPLY:
-        got = outcome.reply if outcome else "(no command)"
-        return CheckResult(got == check.value, f"the reply is {got!r} (expected {check.value!r})")
-    key_type = sandbox.query(ns, "TYPE", key)
-    if kind == CommandCheck.Kind.EXISTS:
-        found = _text(key_type)
-        ok = found == check.key_type
-        shown = "does not exist" if found == "none" else f"is a {found}"
-        return CheckResult(ok, f"{key} {shown} (expected a {check.key_type})")
-    if key_type == b"none":
-        return CheckResult(False, f"{key} does not exist")
-    if kind == CommandCheck.Kind.VALUE:
-        value = sandbox.query(ns, "GET", key)
-        got = _text(value) if isinstance(value, bytes) else format_reply(value)
-        return CheckResult(got == check.value, f"{key} holds {got!r} (expected {check.value!r})")
-    if kind == CommandCheck.Kind.TTL:
-        ttl = sandbox.query(ns, "TTL", key)
-        ok = isinstance(ttl, int) and check.minimum <= ttl <= check.maximum
-        shown = "no expiry" if ttl == -1 else f"a TTL of {ttl} s"
-        wanted = (
-            "no expiry"
-            if check.minimum == check.maximum == -1
-            else f"{check.minimum}–{check.maximum} s"
-        )
-        return CheckResult(ok, f"{key} has {shown} (expected {wanted})")
-    if kind == CommandCheck.Kind.LENGTH:
-        command = LENGTH_COMMANDS.get(key_type, "STRLEN")
-        length = sandbox.query(ns, command, key)
-        return CheckResult(
-            _text(length) == check.value.strip(),
-            f"{key} has {length} element(s) (expected {check.value.strip()})",
-        )
-    if kind == CommandCheck.Kind.MEMBERS:
-        wanted = [line for line in check.value.splitlines() if line.strip()]
-        present = _members(sandbox, ns, key, key_type)
-        missing = [m for m in wanted if m not in present]
-        detail = f"missing {', '.join(missing)}" if missing else "has every expected member"
-        return CheckResult(not missing, f"{key} {detail}")
-    if kind == CommandCheck.Kind.ZSCORE:
-        score = sandbox.query(ns, "ZSCORE", key, check.member)
-        got, wanted = _number(_text(score)) if score else None, _number(check.value)
-        ok = got is not None and wanted is not None and abs(got - wanted) < 1e-6
-        return CheckResult(
-            ok,
-            f"{check.member} scores {_text(score) if score else 'nothing'} in {key} "
-            f"(expected {check.value})",
-        )
-    if kind == CommandCheck.Kind.ZRANK:
-        rank = sandbox.query(ns, "ZRANK", key, check.member)
-        ok = isinstance(rank, int) and str(rank) == check.value.strip()
-        return CheckResult(
-            ok, f"{check.member} is at rank {rank} in {key} (expected {check.value.strip()})"
-        )
-    return CheckResult(False, f"unknown check {kind!r}")
-
-
-def _members(sandbox: Sandbox, ns: Namespace, key: str, key_type: bytes) -> set[str]:
-    if key_type == b"list":
-        items = sandbox.query(ns, "LRANGE", key, 0, -1)
-    elif key_type == b"set":
-        items = sandbox.query(ns, "SMEMBERS", key)
-    elif key_type == b"zset":
-        items = sandbox.query(ns, "ZRANGE", key, 0, -1)
-    elif key_type == b"hash":
-        items = sandbox.query(ns, "HKEYS", key)
-    else:
-        items = []
-    return {_text(item) for item in items or []}
+    """Test one check against the scratch namespace through the one checker
+    (learn/checks.py, which lab steps use too); say what was found."""
+    spec = checks.from_command_check(check)
+    result = checks.evaluate(spec, sandbox, ns, checks.CheckContext(outcome=outcome))
+    return CheckResult(result.passed, result.message)
 
 
 def grade_command(
@@ -224,7 +136,7 @@ def grade_command(
         outcome = sandbox.run(ns, line) if line is not None else None
         results = [evaluate(check, sandbox, ns, outcome) for check in checks]
     finally:
-        sandbox.reset(ns)
+        sandbox.discard(ns)
     correct = bool(results) and all(r.ok for r in results) and not (outcome and outcome.error)
     return CommandResult(
         correct=correct,

@@ -128,3 +128,45 @@ def learner_session(client) -> str:
     session["learner_id"] = learner_id
     session.save()
     return learner_id
+
+
+class LabFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "labs.Lab"
+        django_get_or_create = ["slug"]
+
+    topic = factory.SubFactory(TopicFactory)
+    slug = factory.Sequence(lambda n: f"lab-{n}")
+    title = factory.Sequence(lambda n: f"Lab {n}")
+    intro = "Do a small thing in Redis."
+    published = True
+
+
+class StepFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "labs.Step"
+
+    lab = factory.SubFactory(LabFactory)
+    order = factory.Sequence(lambda n: n)
+    title = factory.Sequence(lambda n: f"Step {n}")
+    instructions = "Set greeting to hello."
+    solution = "SET greeting hello"
+
+
+class LabCheckFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "labs.Check"
+
+    step = factory.SubFactory(StepFactory)
+    kind = "value"
+    key = "greeting"
+    fields = factory.LazyFunction(lambda: {"value": "hello"})
+    hint = "SET greeting hello."
+
+
+class LabProgressFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "labs.LabProgress"
+
+    learner = factory.SubFactory(LearnerFactory)
+    lab = factory.SubFactory(LabFactory)

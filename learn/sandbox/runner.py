@@ -10,6 +10,7 @@ server, in the labs) is another `Target` given to `Engine`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import random
 import time
@@ -188,6 +189,15 @@ class Engine:
     def reset(self, namespace: Namespace) -> int:
         """Delete every key of this learner (and only theirs); return how many."""
         return self._empty(namespace, retire=False)
+
+    def discard(self, namespace: Namespace) -> int:
+        """Empty a scratch namespace (grading, lab validation) and drop all its
+        bookkeeping: rate bucket, budget, transcript and history; return how many
+        keys went."""
+        deleted = self._empty(namespace, retire=True)
+        with contextlib.suppress(*self.ledger.down):
+            self.app.delete(self.log_key(namespace), self.history_key(namespace))
+        return deleted
 
     def _empty(self, namespace: Namespace, *, retire: bool) -> int:
         """Delete through the learner's key index, never a scan of the whole server.

@@ -139,6 +139,26 @@ def not_found(page: Page) -> None:
     expect(page.get_by_role("heading", name="We couldn’t find that page")).to_be_visible()
 
 
+def lab(page: Page) -> None:
+    """A lab part-way: checks passing and failing, a hint, the database table."""
+    page.goto(reverse("labs:detail", args=["lazy-loading-by-hand"]))
+    command = page.get_by_role("textbox", name="Redis command")
+    command.fill("SET product:42 nope EX 600")
+    command.press("Enter")
+    expect(page.get_by_role("log", name="Sandbox output")).to_contain_text("OK")
+    page.get_by_text("Hint", exact=True).click()
+
+
+def lab_done(page: Page) -> None:
+    page.goto(reverse("labs:detail", args=["rate-limiter"]))
+    command = page.get_by_role("textbox", name="Redis command")
+    for line in ("INCR rate:10.0.0.1", "EXPIRE rate:10.0.0.1 300", "INCRBY rate:10.0.0.1 2"):
+        command.fill(line)
+        command.press("Enter")
+        expect(page.get_by_role("log", name="Sandbox output")).to_contain_text(line)
+    expect(page.get_by_role("status").filter(has_text="Lab complete")).to_be_visible()
+
+
 def once_built(url: str, first: Callable[[Page], None] | None = None) -> Callable[[Page], None]:
     """A page of work in progress: skipped while its URL still answers 404.
 
@@ -175,6 +195,9 @@ SCREENS: dict[str, Callable[[Page], None]] = {
     "log-in": once_built("/accounts/login/"),
     "sign-up": once_built("/accounts/signup/"),
     "inside": once_built("/inside/"),
+    "labs": once_built("/labs/"),
+    "lab": lab,
+    "lab-complete": lab_done,
 }
 
 
