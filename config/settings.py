@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "template_partials",
     "learn",
     "quizzes",
+    "patterns",
 ]
 
 MIDDLEWARE = [
@@ -261,6 +262,15 @@ LOGOUT_REDIRECT_URL = "learn:home"
 # Failed log-ins allowed per user name and address before a pause.
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", 15 * 60)
+
+# --- Caching-pattern bench (/patterns/) ------------------------------------
+# Runs at once across the site (each a thread of a web process), the longest
+# run, the most keys, and the most concurrent readers of a stampede demo.
+PATTERNS_MAX_RUNS = env_int("PATTERNS_MAX_RUNS", 2)
+PATTERNS_MAX_SECONDS = env_int("PATTERNS_MAX_SECONDS", 30)
+PATTERNS_MAX_KEYS = env_int("PATTERNS_MAX_KEYS", 5000)
+PATTERNS_MAX_READERS = env_int("PATTERNS_MAX_READERS", 16)
+PATTERNS_KEEP_RUNS = env_int("PATTERNS_KEEP_RUNS", 10)  # per learner, the latest
 
 CONTENT_DIR = BASE_DIR / "learn" / "content"
 # /bench/floor: the bare Django response `make bench` measures against.

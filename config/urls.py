@@ -19,6 +19,7 @@ urlpatterns = [
     path("quizzes/", include("quizzes.urls")),
     path("review/", include((review_urls, "review"))),
     path("leaderboard/", include((leaderboard_urls, "leaderboard"))),
+    path("patterns/", include("patterns.urls")),
     path("", include("learn.urls")),
 ]
 

@@ -21,6 +21,10 @@ from learn.sandbox.resp import ErrorReply
 from learn.sandbox.runner import Sandbox
 
 DELETE_BATCH = 500
+# Every value the bench stores expires by itself well after any run could end,
+# so a run cut short (its process killed) cannot leave keys behind for good.
+# Patterns "without a TTL" never see it: runs last seconds.
+SAFETY_TTL_MS = 15 * 60 * 1000
 
 
 class CacheError(Exception):
@@ -53,9 +57,8 @@ class BenchCache:
         return self._query("GET", self.name(suffix))
 
     def set(self, suffix: str, value: str, ttl_ms: int | None = None, nx: bool = False) -> bool:
-        args: list[str | int] = ["SET", self.name(suffix), value]
-        if ttl_ms:
-            args += ["PX", max(1, int(ttl_ms))]
+        life = max(1, int(ttl_ms)) if ttl_ms else SAFETY_TTL_MS
+        args: list[str | int] = ["SET", self.name(suffix), value, "PX", life]
         if nx:
             args.append("NX")
         self._made.add(suffix)
