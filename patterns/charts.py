@@ -146,10 +146,10 @@ def herd_chart(rows: list[dict]) -> Chart | None:
     slot = (WIDTH - LEFT - RIGHT) / len(rows)
     for i, row in enumerate(rows):
         y = _scale_y(row["db_reads"], top)
+        label = f"{row['db_reads']} database reads by {row['until']:g} s"
         chart.bars.append(
             Bar(round(LEFT + i * slot + 1, 1), y, round(max(slot - 2, 1), 1),
-                round(chart.baseline - y, 1), f"{row['db_reads']} database reads by {row['until']:g} s",
-                row["db_reads"])
+                round(chart.baseline - y, 1), label, row["db_reads"])
         )  # fmt: skip
     for i in (0, len(rows) // 2, len(rows) - 1):
         chart.ticks.append((round(LEFT + (i + 0.5) * slot, 1), f"{rows[i]['until']:g} s"))

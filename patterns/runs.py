@@ -93,7 +93,8 @@ def start(learner_id: str, kind: str, params: dict) -> Run:
             if Run.objects.of(learner_id).active().exists():
                 raise Refused("You already have a run going.", 409) from None
             continue
-        transaction.on_commit(lambda: pool().submit(execute, run.pk))
+        run_id = run.pk
+        transaction.on_commit(lambda: pool().submit(execute, run_id))
         _prune(learner_id)
         return run
     raise Refused(
