@@ -17,6 +17,7 @@ marked failed and its slot freed by the next start or the next look at it.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -93,8 +94,7 @@ def start(learner_id: str, kind: str, params: dict) -> Run:
             if Run.objects.of(learner_id).active().exists():
                 raise Refused("You already have a run going.", 409) from None
             continue
-        run_id = run.pk
-        transaction.on_commit(lambda: pool().submit(execute, run_id))
+        transaction.on_commit(functools.partial(pool().submit, execute, run.pk))
         _prune(learner_id)
         return run
     raise Refused(
