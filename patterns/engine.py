@@ -47,6 +47,12 @@ PROTECTIONS = {
     "lock": "A lock (SET NX) so one reader refills",
     "early": "Early recomputation (probabilistic, before expiry)",
 }
+PROTECTION_NAMES = {
+    "none": "no protection",
+    "jitter": "TTL jitter",
+    "lock": "a lock",
+    "early": "early recomputation",
+}
 SLICES = 20  # points on the over-time charts
 MAX_OPS = 200_000  # a CPU bound for a zero-latency run, far above what a run reaches
 HIST_EDGES_MS = (0.25, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)

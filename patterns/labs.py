@@ -74,7 +74,8 @@ def check_pick_a_pattern(learner_id: str) -> Verdict:
 
 
 def check_stop_the_stampede(learner_id: str) -> Verdict:
-    plain = [r for r in _runs(learner_id, Run.Kind.STAMPEDE, HERD) if r.params["protection"] == "none"]
+    herd = _runs(learner_id, Run.Kind.STAMPEDE, HERD)
+    plain = [r for r in herd if r.params["protection"] == "none"]
     if not plain:
         return Verdict(False, "Run the herd without protection first, to see the spike.")
     baseline = max(r.result["db_reads_at_expiry"] for r in plain)

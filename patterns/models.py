@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from learn.models import Learner
-from patterns.engine import PATTERNS, PROTECTIONS
+from patterns.engine import PATTERNS, PROTECTION_NAMES
 
 
 class RunQuerySet(models.QuerySet):
@@ -77,7 +77,7 @@ class Run(models.Model):
     @property
     def label(self) -> str:
         if self.kind == self.Kind.STAMPEDE:
-            return f"Stampede: {PROTECTIONS.get(self.params.get('protection'), '?')}"
+            return f"Stampede with {PROTECTION_NAMES.get(self.params.get('protection'), '?')}"
         return PATTERNS.get(self.params.get("pattern"), "?")
 
     @property

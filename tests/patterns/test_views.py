@@ -22,6 +22,15 @@ CONTRACT = {
 }  # fmt: skip
 
 
+@pytest.fixture(autouse=True)
+def _no_run_outlives_its_test():
+    """A run still going would write into the next test's servers and tables."""
+    yield
+    deadline = time.monotonic() + 30
+    while Run.objects.filter(status="running").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)  # a poll interval
+
+
 def start(client: Client, **params) -> tuple[int, dict]:
     response = client.post(START, params, headers=JSON)
     return response.status_code, response.json()
