@@ -245,7 +245,7 @@ def run_pattern(
         behind.thread.start()
     tally = _Tally(workload.seconds)
     deadline = tally.started + workload.seconds
-    next_report = tally.started + 0.5
+    next_report = tally.started + 1.0
     ops = 0
     while ops < MAX_OPS and (now := time.monotonic()) < deadline:
         ops += 1
@@ -288,7 +288,7 @@ def run_pattern(
             tally.write_ms.append((time.perf_counter() - begun) * 1000)
             tally.writes += 1
         if progress and now >= next_report:
-            next_report = now + 0.5
+            next_report = now + 1.0
             progress({"elapsed": round(now - tally.started, 1), "ops": ops})
     elapsed = time.monotonic() - tally.started
     redis_bytes, redis_keys = cache.memory(cache.made())
@@ -432,7 +432,7 @@ def run_stampede(
     for thread in threads:
         thread.start()
     while alive := [t for t in threads if t.is_alive()]:
-        alive[0].join(0.5)
+        alive[0].join(1.0)
         if progress:
             progress({"elapsed": round(time.monotonic() - started, 1), "ops": herd.reads})
     if herd.error:

@@ -17,14 +17,22 @@ marked failed and its slot freed by the next start or the next look at it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from uuid import UUID
 
 from django.conf import settings
-from django.db import IntegrityError, close_old_connections, connections, transaction
+from django.db import (
+    IntegrityError,
+    OperationalError,
+    close_old_connections,
+    connections,
+    transaction,
+)
 from django.utils import timezone
 
 from learn.models import Learner
@@ -79,6 +87,8 @@ def start(learner_id: str, kind: str, params: dict) -> Run:
         raise Refused(
             "You already have a run going. Wait for it to finish, then start another.", 409
         )
+    # Before the new run exists: pruning after would write beside its starting thread.
+    _prune(learner_id, keep=settings.PATTERNS_KEEP_RUNS - 1)
     deadline = Run.deadline_for(params["seconds"], GRACE_SECONDS)
     taken = set(Run.objects.active().values_list("slot", flat=True))
     for slot in range(settings.PATTERNS_MAX_RUNS):
@@ -95,7 +105,6 @@ def start(learner_id: str, kind: str, params: dict) -> Run:
                 raise Refused("You already have a run going.", 409) from None
             continue
         transaction.on_commit(functools.partial(pool().submit, execute, run.pk))
-        _prune(learner_id)
         return run
     raise Refused(
         f"The bench is busy: {settings.PATTERNS_MAX_RUNS} runs are going already. "
@@ -104,9 +113,9 @@ def start(learner_id: str, kind: str, params: dict) -> Run:
     )
 
 
-def _prune(learner_id: str) -> None:
-    """Keep a learner's latest PATTERNS_KEEP_RUNS finished runs."""
-    keep = Run.objects.of(learner_id).values_list("pk", flat=True)[: settings.PATTERNS_KEEP_RUNS]
+def _prune(learner_id: str, keep: int) -> None:
+    """Keep a learner's latest `keep` runs (runs going are never deleted)."""
+    keep = Run.objects.of(learner_id).values_list("pk", flat=True)[: max(keep, 0)]
     Run.objects.of(learner_id).filter(slot__isnull=True).exclude(pk__in=list(keep)).delete()
 
 
@@ -123,16 +132,30 @@ def execute(run_id: UUID) -> None:
         log.exception("bench run %s failed", run_id)
         result, error = None, "The run failed on the server. Try again."
     try:
-        # Only the run that still holds its slot may finish (not one reaped meanwhile).
-        Run.objects.filter(pk=run_id, status=Run.Status.RUNNING).update(
-            status=Run.Status.FAILED if error else Run.Status.DONE,
-            result=result,
-            error=error,
-            slot=None,
-            finished_at=timezone.now(),
-        )
+        _store(run_id, result, error)
     finally:
         connections.close_all()  # this thread's connections only
+
+
+def _store(run_id: UUID, result: dict | None, error: str) -> None:
+    """Only a run still marked running may finish (not one reaped meanwhile).
+
+    A busy SQLite answers "locked" now and then: try again, briefly.
+    """
+    for attempt in range(5):
+        try:
+            Run.objects.filter(pk=run_id, status=Run.Status.RUNNING).update(
+                status=Run.Status.FAILED if error else Run.Status.DONE,
+                result=result,
+                error=error,
+                slot=None,
+                finished_at=timezone.now(),
+            )
+            return
+        except OperationalError:
+            if attempt == 4:
+                raise
+            time.sleep(0.05 * (attempt + 1))  # back off before the next try
 
 
 def _measure(run: Run) -> dict:
@@ -141,7 +164,9 @@ def _measure(run: Run) -> dict:
     db = SlowDatabase(run.params["keys"], run.params["db_latency_ms"])
 
     def progress(state: dict) -> None:
-        Run.objects.filter(pk=run.pk).update(progress=state)
+        # Progress is a courtesy: a locked table must not stop the run.
+        with contextlib.suppress(OperationalError):
+            Run.objects.filter(pk=run.pk).update(progress=state)
 
     try:
         if run.kind == Run.Kind.STAMPEDE:
