@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "learn",
     "quizzes",
     "labs",
+    "patterns",
 ]
 
 MIDDLEWARE = [
@@ -304,6 +305,15 @@ LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 20)
 LOGIN_ACCOUNT_FAILURE_LIMIT = env_int("LOGIN_ACCOUNT_FAILURE_LIMIT", 50)
 SIGNUP_LIMIT = env_int("SIGNUP_LIMIT", 5)
 SIGNUP_WINDOW = env_int("SIGNUP_WINDOW", 60 * 60)
+
+# --- Caching-pattern bench (/patterns/) ------------------------------------
+# Runs at once across the site (each a thread of a web process), the longest
+# run, the most keys, and the most concurrent readers of a stampede demo.
+PATTERNS_MAX_RUNS = env_int("PATTERNS_MAX_RUNS", 2)
+PATTERNS_MAX_SECONDS = env_int("PATTERNS_MAX_SECONDS", 30)
+PATTERNS_MAX_KEYS = env_int("PATTERNS_MAX_KEYS", 5000)
+PATTERNS_MAX_READERS = env_int("PATTERNS_MAX_READERS", 16)
+PATTERNS_KEEP_RUNS = env_int("PATTERNS_KEEP_RUNS", 10)  # per learner, the latest
 
 CONTENT_DIR = BASE_DIR / "learn" / "content"
 # /bench/floor: the bare Django response `make bench` measures against.

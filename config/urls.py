@@ -7,6 +7,7 @@ urlpatterns = [
     path("labs/", include("labs.urls")),
     path("review/", include("quizzes.review.urls")),
     path("leaderboard/", include("quizzes.leaderboard.urls")),
+    path("patterns/", include("patterns.urls")),
     path("", include("learn.urls")),
 ]
 

@@ -176,6 +176,22 @@ def once_built(url: str, first: Callable[[Page], None] | None = None) -> Callabl
     return visit
 
 
+def bench_results(page: Page) -> None:
+    """The bench page with a finished run: its results, charts and the comparison."""
+    page.goto(reverse("patterns:page"))
+    form = page.get_by_role("region", name="Run a pattern")
+    form.get_by_label("Number of keys").fill("20")
+    form.get_by_label("Run length").fill("1")
+    form.get_by_role("button", name="Run the pattern").click()
+    expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=30_000)
+
+
+def bench_page(page: Page) -> None:
+    bench_results(page)
+    page.goto(reverse("patterns:page"))
+    expect(page.get_by_role("table", name="Your runs side by side")).to_be_visible()
+
+
 SCREENS: dict[str, Callable[[Page], None]] = {
     "home": home,
     # Every shipped topic: each brings its own diagrams, tables and examples.
@@ -198,6 +214,8 @@ SCREENS: dict[str, Callable[[Page], None]] = {
     "labs": once_built("/labs/"),
     "lab": lab,
     "lab-complete": lab_done,
+    "bench": bench_page,
+    "bench-results": bench_results,
 }
 
 
