@@ -30,9 +30,11 @@ test: $(VENV)/.dev lint
 test-redis: $(VENV)/.dev
 	$(BIN)/python -m pytest -m redis
 
+## lint: ruff, and the import-linter contracts (layers, a Django-free engine, no cycles)
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 format: $(VENV)/.dev
 	$(BIN)/ruff format .

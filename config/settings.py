@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "quizzes",
     "labs",
     "patterns",
+    "journey",
 ]
 
 MIDDLEWARE = [
@@ -291,8 +292,8 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 AUTHENTICATION_BACKENDS = ["learn.auth.ThrottledModelBackend"]
-LOGIN_URL = "learn:login"
-LOGIN_REDIRECT_URL = "learn:progress"
+LOGIN_URL = "journey:login"
+LOGIN_REDIRECT_URL = "journey:progress"
 LOGOUT_REDIRECT_URL = "learn:home"
 # Throttles (learn/throttle.py), each "so many in a window of seconds", kept in
 # the database where no cache eviction can reset them. Failed log-ins count

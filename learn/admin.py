@@ -1,5 +1,4 @@
 from django.contrib import admin
-from django.db import transaction
 
 from learn.models import Learner, Topic, TopicProgress
 
@@ -33,30 +32,6 @@ class LearnerAdmin(admin.ModelAdmin):
     list_filter = [("nickname", admin.EmptyFieldListFilter)]
     search_fields = ["id", "user__username", "nickname"]
     readonly_fields = ["id", "created_at"]
-    actions = ["take_off_leaderboard"]
-
-    def save_model(self, request, learner: Learner, form, change: bool) -> None:
-        super().save_model(request, learner, form, change)
-        if "nickname" in form.changed_data:
-            _refresh_boards([learner.pk])
-
-    @admin.action(description="Take off the leaderboard (clear the nickname)")
-    def take_off_leaderboard(self, request, queryset) -> None:
-        ids = list(queryset.exclude(nickname=None).values_list("pk", flat=True))
-        Learner.objects.filter(pk__in=ids).update(nickname=None)
-        _refresh_boards(ids)
-        self.message_user(request, f"Took {len(ids)} learner(s) off the leaderboard.")
-
-
-def _refresh_boards(learner_ids: list) -> None:
-    # The boards in Redis follow the database once the change is committed.
-    from quizzes import leaderboard
-
-    def refresh() -> None:
-        for learner_id in learner_ids:
-            leaderboard.refresh_learner(str(learner_id))
-
-    transaction.on_commit(refresh)
 
 
 @admin.register(TopicProgress)

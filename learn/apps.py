@@ -6,4 +6,4 @@ class LearnConfig(AppConfig):
     verbose_name = "Learning"
 
     def ready(self) -> None:
-        from learn import accounts, auth, signals  # noqa: F401  (connect the receivers)
+        from learn import auth, signals  # noqa: F401  (connect the receivers)

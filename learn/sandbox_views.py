@@ -15,12 +15,11 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
 from config.redis_config import APP_REDIS_DOWN as DOWN
+from learn.examples import record_example_run
 from learn.http import HtmxHttpRequest
-from learn.progress import learner_progress, record_example_run, topic_slug
 from learn.redis_clients import app_redis, sandbox
 from learn.sandbox.namespace import Namespace, namespace_for
 from learn.sandbox.runner import Outcome, SandboxUnavailable
-from quizzes.review import due_count
 
 UNAVAILABLE = "The sandbox server is temporarily unavailable. Try again in a moment."
 
@@ -75,21 +74,6 @@ def panel_context(request: HtmxHttpRequest) -> dict:
 @require_GET
 def sandbox_page(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "learn/sandbox.html", panel_context(request))
-
-
-@require_GET
-def sandbox_panel(request: HtmxHttpRequest) -> HttpResponse:
-    """The panel alone, for pages that load it after themselves (topic pages).
-
-    A topic page is cached for everyone, so this one request also brings the
-    learner's own parts of it: their mastery of the topic and the due count.
-    """
-    context = panel_context(request)
-    slug = topic_slug(request.GET.get("next", ""))
-    if slug:
-        context["topic_mastery"] = learner_progress(request.learner_id).for_topic(slug)
-        context["due"] = due_count(request.learner_id)
-    return render(request, "learn/_sandbox_panel.html", context)
 
 
 def _wants_json(request: HtmxHttpRequest) -> bool:

@@ -16,10 +16,8 @@ from learn import inside
 from learn.http import HtmxHttpRequest
 from learn.middleware import READ_TOPICS
 from learn.models import Topic, TopicProgress
-from learn.progress import WEIGHTS, learner_progress, next_step, score_chart
 from learn.redis_clients import app_redis, sandbox_admin_redis
 from learn.topic_cache import CSRF_PLACEHOLDER, published_topics, shared_html, topic_page
-from quizzes.review import due_count
 
 
 def read_topic_ids(request: HtmxHttpRequest) -> set[int]:
@@ -114,48 +112,6 @@ def mark_read(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         )
         return trigger_client_event(response, "progress-changed")
     return redirect(topic)
-
-
-@require_GET
-def progress_page(request: HtmxHttpRequest) -> HttpResponse:
-    progress = learner_progress(request.learner_id, with_scores=True)
-    due = due_count(request.learner_id)
-    context = {
-        "progress": progress,
-        "next_step": next_step(request.learner_id, progress, due),
-        "due": due,
-        "chart": score_chart(progress.scores),
-        "weights": WEIGHTS,
-    }
-    return render(request, "learn/progress.html", context)
-
-
-@require_GET
-def progress_summary(request: HtmxHttpRequest) -> HttpResponse:
-    """The home page's personal corner: mastery and where to go next."""
-    progress = learner_progress(request.learner_id)
-    due = due_count(request.learner_id)
-    context = {
-        "progress": progress,
-        "next_step": next_step(request.learner_id, progress, due),
-        "due": due,
-        "fragment": True,  # also brings the navigation's due count (the page is shared)
-    }
-    return render(request, "learn/progress.html#summary", context)
-
-
-@require_GET
-def topic_mastery(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    mastery = learner_progress(request.learner_id).for_topic(slug)
-    if mastery is None:
-        raise Http404("No such topic")
-    return render(request, "learn/progress.html#topic-mastery", {"mastery": mastery})
-
-
-@require_GET
-def learner_nav(request: HtmxHttpRequest) -> HttpResponse:
-    """How many reviews are due, for the navigation of pages cached for everyone."""
-    return render(request, "base.html#due-count", {"due": due_count(request.learner_id)})
 
 
 @vary_on_headers("HX-Request")

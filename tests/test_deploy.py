@@ -145,7 +145,8 @@ def test_an_htmx_post_with_the_page_token_passes_csrf(topic):
 
 
 @pytest.mark.django_db
-def test_a_form_body_over_64_kb_is_refused_with_a_message(client):
-    response = client.post(reverse("learn:sandbox_run"), {"command": "SET k " + "v" * 70_000})
+def test_a_form_body_over_the_cap_is_refused_with_a_message(client, settings):
+    over = settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1000
+    response = client.post(reverse("learn:sandbox_run"), {"command": "SET k " + "v" * over})
 
     assert response.status_code == 400

@@ -2,10 +2,11 @@
 
 Importing the package registers every model admin: `questions` (the answer
 key and command checks), `quiz` (rules, statistics, regrading, duplicating,
-GIFT export), `gift_import` (the GIFT upload with its preview) and `records`
-(attempts, review items, tags).
+GIFT export), `gift_import` (the GIFT upload with its preview), `records`
+(attempts, review items, tags) and `learners` (nickname moderation on the
+Learner admin).
 """
 
-from quizzes.admin import questions, quiz, records
+from quizzes.admin import learners, questions, quiz, records
 
-__all__ = ["questions", "quiz", "records"]
+__all__ = ["learners", "questions", "quiz", "records"]

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from learn.progress import TopicMastery, learner_progress
+from journey.progress import TopicMastery, learner_progress
 from tests.labs.test_flow import OTHER_ROUTES
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
@@ -39,7 +39,7 @@ def test_the_progress_page_lists_the_labs_and_their_status(learner, client):
     learner("session-store").run_all(*OTHER_ROUTES["session-store"])
     learner("leaderboard").run_all("ZADD board 120 ada 95 bob 140 cy")
 
-    page = client.get(reverse("learn:progress")).content.decode()
+    page = client.get(reverse("journey:progress")).content.decode()
 
     assert "1 of 8 labs completed." in page
     assert "Keep web sessions in Redis</a></th>" in page and "✓ Completed" in page
@@ -51,7 +51,7 @@ def test_the_progress_page_still_costs_a_handful_of_queries(
     learner, client, django_assert_max_num_queries
 ):
     learner("session-store").run("PING")
-    client.get(reverse("learn:progress"))
+    client.get(reverse("journey:progress"))
 
     with django_assert_max_num_queries(9):
-        client.get(reverse("learn:progress"))
+        client.get(reverse("journey:progress"))

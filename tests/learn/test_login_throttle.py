@@ -19,7 +19,7 @@ LOAD_BALANCER = "10.0.0.5"
 
 def log_in(client: Client, password: str, username: str = "ada", **headers):
     return client.post(
-        reverse("learn:login"), {"username": username, "password": password}, headers=headers
+        reverse("journey:login"), {"username": username, "password": password}, headers=headers
     )
 
 
@@ -167,7 +167,7 @@ def test_filling_the_app_redis_with_junk_does_not_reset_a_throttle(own_app_redis
 
 def sign_up(client: Client, n: int):
     return client.post(
-        reverse("learn:signup"),
+        reverse("journey:signup"),
         {"username": f"learner{n}", "password1": PASSWORD, "password2": PASSWORD},
     )
 
@@ -187,7 +187,7 @@ def test_one_address_can_make_only_a_few_accounts_an_hour(settings):
 
 
 def test_a_refused_sign_up_counts_nothing(settings):
-    response = Client().post(reverse("learn:signup"), {"username": "x", "password1": "a"})
+    response = Client().post(reverse("journey:signup"), {"username": "x", "password1": "a"})
 
     assert response.status_code == 400
     assert not Throttle.objects.exists() and not get_user_model().objects.exists()

@@ -69,7 +69,12 @@ def test_the_progress_pages_work_while_the_app_redis_is_down(client, own_app_red
     client.post(reverse("learn:mark_read", args=[topic.slug]))
     own_app_redis.stop()
 
-    for name in ("learn:progress", "learn:progress_summary", "learn:learner_nav", "review:page"):
+    for name in (
+        "journey:progress",
+        "journey:progress_summary",
+        "journey:learner_nav",
+        "review:page",
+    ):
         assert client.get(reverse(name)).status_code == 200, name
     assert client.get(reverse("leaderboard:page")).status_code == 200
 

@@ -244,14 +244,14 @@ class TestPageAndHistory:
     def test_every_topic_page_loads_the_panel(self, client, topic):
         html = client.get(topic.get_absolute_url()).content.decode()
 
-        assert f'hx-get="{reverse("learn:sandbox_panel")}?next=' in html
+        assert f'hx-get="{reverse("journey:sandbox_panel")}?next=' in html
         assert 'hx-trigger="load"' in html
 
     def test_the_panel_fragment_carries_the_learners_transcript(self, client, topic):
         run_json(client, "SET a 1")
 
         response = client.get(
-            reverse("learn:sandbox_panel"),
+            reverse("journey:sandbox_panel"),
             {"next": topic.get_absolute_url()},
             headers={"HX-Request": "true"},
         )
@@ -262,7 +262,7 @@ class TestPageAndHistory:
         assert f'name="next" value="{topic.get_absolute_url()}"' in html
 
     def test_the_panel_rejects_post(self, client):
-        assert client.post(reverse("learn:sandbox_panel")).status_code == 405
+        assert client.post(reverse("journey:sandbox_panel")).status_code == 405
 
 
 class TestHardening:

@@ -28,12 +28,12 @@ def test_a_thousand_cookieless_page_requests_create_no_session(app_redis, topic)
     pages = [
         reverse("learn:home"),
         topic.get_absolute_url(),
-        reverse("learn:progress"),
+        reverse("journey:progress"),
         reverse("learn:sandbox"),
         reverse("learn:inside"),
         "/no-such-page/",
         reverse("learn:topic", args=["no-such-topic"]),
-        reverse("learn:learner_nav"),
+        reverse("journey:learner_nav"),
     ]
     statuses = set()
     for n in range(1000):

@@ -53,7 +53,7 @@ def signup_data(username: str = "ada") -> dict:
 
 
 def test_the_signup_page_offers_a_form(client):
-    response = client.get(reverse("learn:signup"))
+    response = client.get(reverse("journey:signup"))
 
     assert response.status_code == 200
     assert b'name="username"' in response.content and b'name="password1"' in response.content
@@ -64,9 +64,9 @@ def test_signing_up_keeps_the_anonymous_learner_and_rotates_the_session(client, 
     client.post(reverse("learn:mark_read", args=["first"]))
     before = session_cookie(client)
 
-    response = client.post(reverse("learn:signup"), signup_data())
+    response = client.post(reverse("journey:signup"), signup_data())
 
-    assert response.status_code == 302 and response.url == reverse("learn:progress")
+    assert response.status_code == 302 and response.url == reverse("journey:progress")
     user = User.objects.get(username="ada")
     learner.refresh_from_db()
     assert learner.user == user
@@ -89,7 +89,7 @@ def test_signing_up_keeps_the_anonymous_learner_and_rotates_the_session(client, 
 def test_a_bad_signup_says_why_and_creates_nothing(client, change, message):
     anonymous_learner(client)
 
-    response = client.post(reverse("learn:signup"), {**signup_data(), **change})
+    response = client.post(reverse("journey:signup"), {**signup_data(), **change})
 
     assert response.status_code == 400
     assert message in response.content
@@ -100,7 +100,7 @@ def test_a_bad_signup_says_why_and_creates_nothing(client, change, message):
 def test_a_taken_username_is_refused(client):
     UserFactory(username="ada")
 
-    response = client.post(reverse("learn:signup"), signup_data("ada"))
+    response = client.post(reverse("journey:signup"), signup_data("ada"))
 
     assert response.status_code == 400
     assert b"already exists" in response.content
@@ -108,13 +108,13 @@ def test_a_taken_username_is_refused(client):
 
 
 def test_signup_refuses_other_methods(client):
-    assert client.put(reverse("learn:signup")).status_code == 405
+    assert client.put(reverse("journey:signup")).status_code == 405
 
 
 def test_a_signed_in_user_is_sent_on_from_signup(client):
     client.force_login(UserFactory())
 
-    response = client.get(reverse("learn:signup"))
+    response = client.get(reverse("journey:signup"))
 
     assert response.status_code == 302
 
@@ -123,7 +123,7 @@ def test_signup_needs_the_csrf_token(course):
     from django.test import Client
 
     strict = Client(enforce_csrf_checks=True)
-    response = strict.post(reverse("learn:signup"), signup_data())
+    response = strict.post(reverse("journey:signup"), signup_data())
 
     assert response.status_code == 403
     assert not User.objects.exists()
@@ -151,7 +151,7 @@ def test_logging_in_merges_anonymous_work_into_an_account_that_has_some(client, 
     before = session_cookie(client)
 
     response = client.post(
-        reverse("learn:login"), {"username": "grace", "password": PASSWORD, "next": "/progress/"}
+        reverse("journey:login"), {"username": "grace", "password": PASSWORD, "next": "/progress/"}
     )
 
     assert response.status_code == 302 and response.url == "/progress/"
@@ -184,7 +184,7 @@ def test_review_items_of_different_questions_all_move(client, course):
     record_miss(str(learner.pk), course["questions"][1])
     record_miss(str(learner.pk), course["questions"][2])
 
-    client.post(reverse("learn:login"), {"username": "grace", "password": PASSWORD})
+    client.post(reverse("journey:login"), {"username": "grace", "password": PASSWORD})
 
     questions = set(ReviewItem.objects.filter(learner=account).values_list("question", flat=True))
     assert questions == {q.pk for q in course["questions"]}
@@ -198,7 +198,7 @@ def test_the_account_takes_the_anonymous_nickname_when_it_has_none(client):
     learner.nickname = "Cachey"
     learner.save()
 
-    client.post(reverse("learn:login"), {"username": "grace", "password": PASSWORD})
+    client.post(reverse("journey:login"), {"username": "grace", "password": PASSWORD})
 
     account.refresh_from_db()
     assert account.nickname == "Cachey"
@@ -208,7 +208,7 @@ def test_first_login_of_an_account_without_a_learner_adopts_the_browser_learner(
     UserFactory(username="grace", password=PASSWORD)
     learner = anonymous_learner(client)
 
-    client.post(reverse("learn:login"), {"username": "grace", "password": PASSWORD})
+    client.post(reverse("journey:login"), {"username": "grace", "password": PASSWORD})
 
     learner.refresh_from_db()
     assert learner.user.username == "grace"
@@ -221,7 +221,7 @@ def test_a_wrong_password_says_so_and_merges_nothing(client, course):
     learner = anonymous_learner(client)
     client.post(reverse("learn:mark_read", args=["first"]))
 
-    response = client.post(reverse("learn:login"), {"username": "grace", "password": "nope"})
+    response = client.post(reverse("journey:login"), {"username": "grace", "password": "nope"})
 
     assert response.status_code == 400
     assert b"correct username and password" in response.content
@@ -233,9 +233,9 @@ def test_a_wrong_password_says_so_and_merges_nothing(client, course):
 def test_repeated_failures_are_throttled_with_a_clear_message(client, app_redis):
     UserFactory(username="grace", password=PASSWORD)
     for _ in range(settings.LOGIN_FAILURE_LIMIT):
-        client.post(reverse("learn:login"), {"username": "grace", "password": "nope"})
+        client.post(reverse("journey:login"), {"username": "grace", "password": "nope"})
 
-    response = client.post(reverse("learn:login"), {"username": "grace", "password": PASSWORD})
+    response = client.post(reverse("journey:login"), {"username": "grace", "password": PASSWORD})
 
     assert response.status_code == 400
     assert b"Too many failed log-ins" in response.content
@@ -245,10 +245,10 @@ def test_repeated_failures_are_throttled_with_a_clear_message(client, app_redis)
 
 def test_logging_out_forgets_the_session_and_starts_a_new_learner(client):
     user = UserFactory(username="grace", password=PASSWORD)
-    client.post(reverse("learn:login"), {"username": "grace", "password": PASSWORD})
+    client.post(reverse("journey:login"), {"username": "grace", "password": PASSWORD})
     account_learner = client.session["learner_id"]
 
-    response = client.post(reverse("learn:logout"))
+    response = client.post(reverse("journey:logout"))
     client.get(reverse("learn:home"))
 
     assert response.status_code == 302
@@ -260,7 +260,7 @@ def test_logging_out_forgets_the_session_and_starts_a_new_learner(client):
 def test_logout_is_post_only(client):
     client.force_login(UserFactory())
 
-    assert client.get(reverse("learn:logout")).status_code == 405
+    assert client.get(reverse("journey:logout")).status_code == 405
     assert "_auth_user_id" in client.session
 
 
@@ -283,9 +283,9 @@ def test_anonymous_visitors_are_offered_log_in_and_sign_up(client):
 
 
 def test_changing_the_password_needs_an_account(client):
-    response = client.get(reverse("learn:password_change"))
+    response = client.get(reverse("journey:password_change"))
 
-    assert response.status_code == 302 and reverse("learn:login") in response.url
+    assert response.status_code == 302 and reverse("journey:login") in response.url
 
 
 def test_changing_the_password_keeps_the_user_signed_in(client):
@@ -294,14 +294,14 @@ def test_changing_the_password_keeps_the_user_signed_in(client):
     new = "another long passphrase 42"
 
     response = client.post(
-        reverse("learn:password_change"),
+        reverse("journey:password_change"),
         {"old_password": PASSWORD, "new_password1": new, "new_password2": new},
     )
 
     assert response.status_code == 302
     user.refresh_from_db()
     assert user.check_password(new)
-    assert client.get(reverse("learn:progress")).wsgi_request.user == user
+    assert client.get(reverse("journey:progress")).wsgi_request.user == user
 
 
 def test_a_wrong_old_password_changes_nothing(client):
@@ -309,7 +309,7 @@ def test_a_wrong_old_password_changes_nothing(client):
     client.force_login(user)
 
     response = client.post(
-        reverse("learn:password_change"),
+        reverse("journey:password_change"),
         {"old_password": "wrong", "new_password1": "x" * 20, "new_password2": "x" * 20},
     )
 
@@ -352,17 +352,17 @@ def test_sandbox_keys_follow_the_learner_into_the_account(
 
     UserFactory(username="grace", password=PASSWORD)
     elsewhere = Client()  # the account's earlier device
-    elsewhere.post(reverse("learn:login"), {"username": "grace", "password": PASSWORD})
+    elsewhere.post(reverse("journey:login"), {"username": "grace", "password": PASSWORD})
     run(elsewhere, "SET shared mine")
     run(elsewhere, "SET kept 1")
-    elsewhere.post(reverse("learn:logout"))
+    elsewhere.post(reverse("journey:logout"))
 
     anonymous_learner(client)
     run(client, "SET shared theirs")
     run(client, "LPUSH jobs a")
 
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(reverse("learn:login"), {"username": "grace", "password": PASSWORD})
+        client.post(reverse("journey:login"), {"username": "grace", "password": PASSWORD})
 
     assert sandbox_keys(client) == {"shared": "string", "kept": "string", "jobs": "list"}
     assert run(client, "GET shared") == '"mine"'  # the account's own value wins

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import transaction
 from django.db.models import Exists, Max, OuterRef, Subquery
 from django.urls import reverse
 
 from labs.models import Lab, LabProgress
-from learn.models import Learner, Topic, TopicProgress
-from learn.topic_cache import normalise_line, published_topics, topic_examples
+from learn.models import Topic, TopicProgress
+from learn.topic_cache import published_topics, topic_examples
+from quizzes.models import Attempt, Quiz
 
 WEIGHTS = {"read": 25, "examples": 15, "labs": 20, "quiz": 40}
 
@@ -111,8 +111,6 @@ def lab_marks(learner_id: str) -> list[LabMark]:
 
 def learner_progress(learner_id: str, *, with_scores: bool = False) -> Progress:
     """Mastery per published topic: four queries, five with the score history."""
-    from quizzes.models import Attempt, Quiz
-
     topics = published_topics()
     examples = topic_examples()
     rows = {
@@ -165,7 +163,6 @@ class NextStep:
 
 def next_step(learner_id: str, progress: Progress, due_reviews: int = 0) -> NextStep | None:
     """Where to pick up: an unfinished quiz, then the next unread topic, then a quiz."""
-    from quizzes.models import Attempt
 
     open_attempt = (
         Attempt.objects.in_progress()
@@ -206,40 +203,6 @@ def next_step(learner_id: str, progress: Progress, due_reviews: int = 0) -> Next
             "Your best score there has room to grow.",
         )
     return None
-
-
-def topic_slug(page_path: str) -> str | None:
-    """The slug of the topic page at `page_path` (a site path), if it is one."""
-    prefix = "/topics/"
-    if not page_path.startswith(prefix):
-        return None
-    return page_path[len(prefix) :].strip("/") or None
-
-
-def record_example_run(learner_id: str, page_path: str, line: str) -> bool:
-    """Count a sandbox command towards a topic when it is one of that topic's examples.
-
-    `page_path` is the page the panel sits on; only topic pages count. Returns
-    whether the learner's progress changed.
-    """
-    slug = topic_slug(page_path)
-    blocks = topic_examples().get(slug, []) if slug else []
-    wanted = normalise_line(line)
-    if not any(wanted in block for block in blocks):
-        return False
-    topic_id = next((t.pk for t in published_topics() if t.slug == slug), None)
-    if topic_id is None:
-        return False
-    with transaction.atomic():
-        learner, _ = Learner.objects.get_or_create(id=learner_id)
-        row, _ = TopicProgress.objects.select_for_update().get_or_create(
-            learner=learner, topic_id=topic_id
-        )
-        if wanted in row.examples_run:
-            return False
-        row.examples_run = sorted({*row.examples_run, wanted})
-        row.save(update_fields=["examples_run"])
-    return True
 
 
 @dataclass

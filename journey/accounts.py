@@ -20,7 +20,6 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.contrib.auth.signals import user_logged_in
 from django.db import transaction
-from django.db.models import Count
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -28,15 +27,12 @@ from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
-from config.redis_config import APP_REDIS_DOWN as DOWN
+from journey.merge import merge_learners
 from learn import throttle
 from learn.auth import paused
 from learn.http import HtmxHttpRequest, client_ip
 from learn.middleware import LEARNER_SESSION_KEY, READ_TOPICS
 from learn.models import Learner, TopicProgress
-from learn.redis_clients import sandbox
-from learn.sandbox.runner import SandboxUnavailable
-from learn.sandbox_views import namespace_of
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +74,7 @@ class LoginView(auth_views.LoginView):
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
-    success_url = reverse_lazy("learn:progress")
+    success_url = reverse_lazy("journey:progress")
 
     def form_valid(self, form) -> HttpResponse:
         response = super().form_valid(form)
@@ -91,7 +87,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         return response
 
 
-def safe_next(request: HttpRequest, default: str = "learn:progress") -> str:
+def safe_next(request: HttpRequest, default: str = "journey:progress") -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
         return target
@@ -111,7 +107,7 @@ def signups_paused(request: HttpRequest) -> bool:
 @require_http_methods(["GET", "POST"])
 def signup(request: HtmxHttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        return redirect("learn:progress")
+        return redirect("journey:progress")
     form = SignUpForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and signups_paused(request):
         hours = max(1, settings.SIGNUP_WINDOW // 3600)
@@ -169,89 +165,3 @@ def adopt(anonymous_id: str | None, user) -> Learner:
         if anonymous is not None:
             merge_learners(anonymous, account)
     return account
-
-
-def merge_learners(source: Learner, target: Learner) -> None:
-    """Move everything of `source` onto `target`, then delete `source`.
-
-    Where both hold a record of the same thing, the one that says more is
-    kept (earliest read, every example either ran, the review card with more
-    history); attempts are all kept, since each is a piece of history.
-    """
-    from quizzes import leaderboard, taking
-    from quizzes.models import Attempt, ReviewItem
-
-    _merge_topic_progress(source, target)
-    _merge_attempts(source, target, Attempt, taking.close_attempt)
-    _merge_review_items(source, target, ReviewItem)
-    if source.nickname and not target.nickname:
-        nickname, source.nickname = source.nickname, None
-        source.save(update_fields=["nickname"])
-        target.nickname = nickname
-        target.save(update_fields=["nickname"])
-    source_id, target_id = str(source.pk), str(target.pk)
-    source.delete()
-    # Redis mirrors the database: refresh it once the move is committed.
-    transaction.on_commit(lambda: leaderboard.refresh_learner(source_id))
-    transaction.on_commit(lambda: leaderboard.refresh_learner(target_id))
-    transaction.on_commit(lambda: _move_sandbox(source_id, target_id))
-
-
-def _move_sandbox(source_id: str, target_id: str) -> None:
-    """The sandbox keys follow the learner into the account (best effort)."""
-    try:
-        sandbox().adopt(namespace_of(source_id), namespace_of(target_id))
-    except (SandboxUnavailable, *DOWN) as exc:
-        # Left behind, they are swept with the idle namespace; nothing else is lost.
-        logger.warning("sandbox keys not moved to the account: %s", exc)
-
-
-def _merge_topic_progress(source: Learner, target: Learner) -> None:
-    kept = {row.topic_id: row for row in TopicProgress.objects.filter(learner=target)}
-    for row in TopicProgress.objects.filter(learner=source):
-        mine = kept.get(row.topic_id)
-        if mine is None:
-            row.learner = target
-            row.save(update_fields=["learner"])
-            continue
-        reads = [t for t in (mine.read_at, row.read_at) if t]
-        mine.read_at = min(reads) if reads else None
-        mine.examples_run = sorted({*mine.examples_run, *row.examples_run})
-        mine.save(update_fields=["read_at", "examples_run"])
-        row.delete()
-
-
-def _merge_attempts(source: Learner, target: Learner, Attempt, close_attempt) -> None:
-    # One open attempt per quiz and learner: where both have one, the one
-    # with fewer answers is finished (and scored) so both stay in the history.
-    theirs = {
-        a.quiz_id: a
-        for a in Attempt.objects.in_progress()
-        .filter(learner=target)
-        .annotate(answered=Count("slots__response"))
-    }
-    for attempt in (
-        Attempt.objects.in_progress()
-        .filter(learner=source, quiz_id__in=theirs)
-        .annotate(answered=Count("slots__response"))
-        .select_related("quiz")
-    ):
-        other = theirs[attempt.quiz_id]
-        loser = attempt if attempt.answered <= other.answered else other
-        loser.quiz = attempt.quiz
-        close_attempt(loser)
-    Attempt.objects.filter(learner=source).update(learner=target)
-
-
-def _merge_review_items(source: Learner, target: Learner, ReviewItem) -> None:
-    kept = {item.question_id: item for item in ReviewItem.objects.filter(learner=target)}
-    for item in ReviewItem.objects.filter(learner=source):
-        mine = kept.get(item.question_id)
-        if mine is None:
-            continue
-        # Keep the card with the longer history; the other is the same question.
-        if item.reviews > mine.reviews:
-            mine.delete()
-        else:
-            item.delete()
-    ReviewItem.objects.filter(learner=source).update(learner=target)

@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from journey.progress import TopicMastery, learner_progress, next_step
 from learn.models import Learner, TopicProgress
-from learn.progress import TopicMastery, learner_progress, next_step
 from quizzes import taking
 from quizzes.models import Attempt
 from tests.factories import (
@@ -86,7 +86,7 @@ def test_the_progress_page_shows_each_topic_and_the_course_mastery(client, cours
     run(client, "SET greeting hello", "/topics/first/")
     take_quiz(learner, course["quiz"], right=2)
 
-    response = client.get(reverse("learn:progress"))
+    response = client.get(reverse("journey:progress"))
 
     assert response.status_code == 200
     first = response.context["progress"].for_topic("first")
@@ -103,7 +103,7 @@ def test_the_score_chart_has_one_point_per_finished_attempt_and_a_table(client, 
     take_quiz(learner, course["quiz"], right=1)
     take_quiz(learner, course["quiz"], right=3)
 
-    response = client.get(reverse("learn:progress"))
+    response = client.get(reverse("journey:progress"))
 
     body = response.content.decode()
     assert body.count('class="chart-point"') == 2
@@ -113,14 +113,14 @@ def test_the_score_chart_has_one_point_per_finished_attempt_and_a_table(client, 
 
 
 def test_without_attempts_the_page_invites_a_quiz(client, course):
-    response = client.get(reverse("learn:progress"))
+    response = client.get(reverse("journey:progress"))
 
     assert b"No quiz finished yet" in response.content
     assert response.context["chart"] is None
 
 
 def test_the_progress_page_refuses_post(client):
-    assert client.post(reverse("learn:progress")).status_code == 405
+    assert client.post(reverse("journey:progress")).status_code == 405
 
 
 def test_the_progress_page_costs_a_handful_of_queries(
@@ -128,10 +128,10 @@ def test_the_progress_page_costs_a_handful_of_queries(
 ):
     learner = learner_of(client)
     take_quiz(learner, course["quiz"], right=2)
-    client.get(reverse("learn:progress"))
+    client.get(reverse("journey:progress"))
 
     with django_assert_max_num_queries(8):
-        client.get(reverse("learn:progress"))
+        client.get(reverse("journey:progress"))
 
 
 def test_one_learners_progress_is_not_anothers(client, course):
@@ -140,7 +140,7 @@ def test_one_learners_progress_is_not_anothers(client, course):
     client.post(reverse("learn:mark_read", args=["first"]))
     other = Client()
 
-    response = other.get(reverse("learn:progress"))
+    response = other.get(reverse("journey:progress"))
 
     assert response.context["progress"].for_topic("first").read is False
 
@@ -151,7 +151,7 @@ def test_one_learners_progress_is_not_anothers(client, course):
 def test_the_home_summary_fragment_shows_mastery_and_the_next_step(client, course):
     client.post(reverse("learn:mark_read", args=["first"]))
 
-    response = client.get(reverse("learn:progress_summary"), HTTP_HX_REQUEST="true")
+    response = client.get(reverse("journey:progress_summary"), HTTP_HX_REQUEST="true")
 
     assert response.status_code == 200
     body = response.content.decode()
@@ -163,7 +163,7 @@ def test_the_home_summary_fragment_shows_mastery_and_the_next_step(client, cours
 def test_the_topic_fragment_shows_that_topics_mastery(client, course):
     client.post(reverse("learn:mark_read", args=["first"]))
 
-    response = client.get(reverse("learn:topic_mastery", args=["first"]), HTTP_HX_REQUEST="true")
+    response = client.get(reverse("journey:topic_mastery", args=["first"]), HTTP_HX_REQUEST="true")
 
     assert response.status_code == 200
     assert b"Your mastery: 31%" in response.content
@@ -171,7 +171,7 @@ def test_the_topic_fragment_shows_that_topics_mastery(client, course):
 
 
 def test_the_topic_fragment_of_an_unknown_topic_is_404(client, course):
-    response = client.get(reverse("learn:topic_mastery", args=["nope"]))
+    response = client.get(reverse("journey:topic_mastery", args=["nope"]))
 
     assert response.status_code == 404
 
@@ -180,8 +180,8 @@ def test_home_and_topic_pages_load_the_personal_parts_separately(client, course)
     home = client.get(reverse("learn:home")).content.decode()
     topic = client.get(reverse("learn:topic", args=["first"])).content.decode()
 
-    assert reverse("learn:progress_summary") in home
-    assert reverse("learn:topic_mastery", args=["first"]) in topic
+    assert reverse("journey:progress_summary") in home
+    assert reverse("journey:topic_mastery", args=["first"]) in topic
 
 
 # Examples run in the sandbox
@@ -268,14 +268,14 @@ def test_the_navigation_fragment_counts_due_reviews(client, course):
     learner = learner_of(client)
     take_quiz(learner, course["quiz"], right=1)
 
-    response = client.get(reverse("learn:learner_nav"), HTTP_HX_REQUEST="true")
+    response = client.get(reverse("journey:learner_nav"), HTTP_HX_REQUEST="true")
 
     assert response.status_code == 200
     assert b"3<span" in response.content and b"due" in response.content
 
 
 def test_the_navigation_fragment_is_empty_with_nothing_due(client, course):
-    response = client.get(reverse("learn:learner_nav"))
+    response = client.get(reverse("journey:learner_nav"))
 
     assert b"nav-count" not in response.content
 
@@ -296,7 +296,7 @@ def test_a_topic_pages_panel_brings_mastery_and_due_count_in_one_request(client,
     take_quiz(learner, course["quiz"], right=2)
 
     response = client.get(
-        reverse("learn:sandbox_panel") + "?next=/topics/first/", HTTP_HX_REQUEST="true"
+        reverse("journey:sandbox_panel") + "?next=/topics/first/", HTTP_HX_REQUEST="true"
     )
 
     body = response.content.decode()
@@ -307,7 +307,7 @@ def test_a_topic_pages_panel_brings_mastery_and_due_count_in_one_request(client,
 
 
 def test_the_sandbox_panel_elsewhere_brings_nothing_extra(client, course):
-    body = client.get(reverse("learn:sandbox_panel") + "?next=/sandbox/").content.decode()
+    body = client.get(reverse("journey:sandbox_panel") + "?next=/sandbox/").content.decode()
 
     assert "hx-swap-oob" not in body
 
@@ -316,7 +316,7 @@ def test_the_home_summary_brings_the_due_count_out_of_band(client, course):
     learner = learner_of(client)
     take_quiz(learner, course["quiz"], right=3)
 
-    body = client.get(reverse("learn:progress_summary")).content.decode()
+    body = client.get(reverse("journey:progress_summary")).content.decode()
 
     assert 'id="review-due" hx-get' in body and 'hx-swap-oob="true"' in body
     assert "1<span" in body
@@ -330,4 +330,4 @@ def test_only_pages_without_a_personal_fragment_fetch_the_due_count_themselves(c
     assert not loads_due_count(reverse("learn:home"))
     assert not loads_due_count(reverse("learn:topic", args=["first"]))
     assert loads_due_count(reverse("quizzes:list"))
-    assert loads_due_count(reverse("learn:progress"))
+    assert loads_due_count(reverse("journey:progress"))
