@@ -32,7 +32,9 @@ from redis.sentinel import Sentinel
 from config.embedded import find_server_binary
 
 from . import nodes as proc
+from .orphans import clean_orphans
 from .provider import (
+    ENV_ID,
     KINDS,
     MANUAL_STAGES,
     TIMELINE_STAGES,
@@ -48,6 +50,7 @@ from .provider import (
     Timeline,
     Topology,
     UnknownKind,
+    new_env_id,
 )
 from .settings import LabSettings, port_range_problem
 
@@ -130,6 +133,8 @@ class LocalProvider:
         self._lock = threading.Lock()
         self._watches: dict[str, Timeline] = {}
         self._stopped: set[str] = set()
+        # Whatever a crashed site process left in the runtime dir goes first.
+        self.cleaned = clean_orphans(self.runtime)
 
     # --- connections ------------------------------------------------------------------
 
@@ -167,12 +172,14 @@ class LocalProvider:
 
     # --- start and stop ---------------------------------------------------------------
 
-    def start(self, kind: Kind, owner: str) -> Environment:
+    def start(self, kind: Kind, owner: str, env_id: str | None = None) -> Environment:
         if kind not in KINDS:
             raise UnknownKind(
                 f"There is no environment kind {kind!r}: choose one of {', '.join(KINDS)}."
             )
-        env_id = secrets.token_hex(6)
+        env_id = env_id or new_env_id()
+        if not ENV_ID.fullmatch(env_id):  # it names a folder: nothing else may pass
+            raise ValueError(f"not an environment id: {env_id!r}")
         folder = self.runtime / env_id
         folder.mkdir(mode=0o700)
         env = Environment(

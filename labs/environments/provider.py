@@ -9,6 +9,8 @@ implement the same `Provider` protocol and return the same `Environment`,
 
 from __future__ import annotations
 
+import re
+import secrets
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -16,6 +18,13 @@ from typing import Any, Literal, Protocol
 
 Kind = Literal["cluster", "replication-group"]
 KINDS: tuple[Kind, ...] = ("cluster", "replication-group")
+ENV_ID = re.compile(r"[0-9a-f]{12}")
+
+
+def new_env_id() -> str:
+    return secrets.token_hex(6)
+
+
 Health = Literal["ok", "suspected", "failed"]
 Role = Literal["primary", "replica"]
 
@@ -201,7 +210,9 @@ class Timeline:
 class Provider(Protocol):
     """Starts, breaks, heals and describes environments."""
 
-    def start(self, kind: Kind, owner: str) -> Environment: ...
+    def start(self, kind: Kind, owner: str, env_id: str | None = None) -> Environment:
+        """Start an environment and wait until it serves (env_id: the registry's reservation)."""
+        ...
 
     def stop(self, env: Environment) -> None: ...
 
