@@ -21,6 +21,7 @@ import secrets
 import shutil
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -411,21 +412,35 @@ class LocalProvider:
     def running(self, node: Node) -> bool:
         return proc.alive(node.pid, node.pid_ticks)
 
-    def group_primary(self, env: Environment) -> Node | None:
-        """The node the Sentinels name as primary (before they run, the first node)."""
-        if not env.sentinels:
-            return env.nodes[0]
+    def sentinel_views(self, env: Environment) -> list[tuple[dict, list[dict]]]:
+        """What each reachable Sentinel says: (its primary's state, its replicas' states)."""
+        views = []
         for sentinel in env.sentinels:
             if not self.running(sentinel):
                 continue
             try:
-                with self.client(env, sentinel) as client:
-                    address = client.sentinel_get_master_addr_by_name(Environment.MASTER_NAME)
+                with self.client(env, sentinel, timeout=0.5) as client:
+                    master = client.sentinel_master(Environment.MASTER_NAME)
+                    replicas = client.sentinel_slaves(Environment.MASTER_NAME)
             except redis.RedisError:
                 continue
-            if address:
-                return next((n for n in env.nodes if n.port == int(address[1])), None)
-        return None
+            views.append((master, replicas))
+        return views
+
+    def _agreed_primary_port(self, views: list[tuple[dict, list[dict]]]) -> int | None:
+        """The primary a majority of the Sentinels name (a failover spreads over seconds)."""
+        ports = Counter(int(master["port"]) for master, _replicas in views)
+        if not ports:
+            return None
+        port, votes = ports.most_common(1)[0]
+        return port if votes * 2 > SENTINELS else None
+
+    def group_primary(self, env: Environment) -> Node | None:
+        """The node a majority of Sentinels name as primary (before they run, the first)."""
+        if not env.sentinels:
+            return env.nodes[0]
+        port = self._agreed_primary_port(self.sentinel_views(env))
+        return next((n for n in env.nodes if n.port == port), None)
 
     def _role(self, env: Environment, node: Node) -> str | None:
         try:
@@ -515,21 +530,15 @@ class LocalProvider:
         )
 
     def _group_status(self, env: Environment) -> Topology:
+        views = self.sentinel_views(env)
+        primary_port = self._agreed_primary_port(views)
+        # Each node's flags as the most worried Sentinel sees them.
         flags: dict[int, dict] = {}
-        primary_port = None
-        for sentinel in env.sentinels:
-            if not self.running(sentinel):
-                continue
-            try:
-                with self.client(env, sentinel) as client:
-                    master = client.sentinel_master(Environment.MASTER_NAME)
-                    replicas = client.sentinel_slaves(Environment.MASTER_NAME)
-            except redis.RedisError:
-                continue
-            primary_port = int(master["port"])
-            flags = {int(r["port"]): r for r in replicas}
-            flags[primary_port] = master
-            break
+        for master, replicas in views:
+            for state in (master, *replicas):
+                seen = flags.setdefault(int(state["port"]), {})
+                for flag in ("is_sdown", "is_odown"):
+                    seen[flag] = seen.get(flag) or state.get(flag)
         nodes = []
         for node in env.nodes:
             figures = {}
@@ -560,9 +569,15 @@ class LocalProvider:
                 )
             )
         readers = [n.address for n in nodes if n.role == "replica" and n.running]
+        state = _overall(primary_port is not None, nodes)
+        named = next((n for n in nodes if n.address == f"127.0.0.1:{primary_port}"), None)
+        if len({int(master["port"]) for master, _replicas in views}) > 1 or (
+            named is not None and named.running and named.role != "primary"
+        ):
+            state = "failing-over"  # the Sentinels are still spreading a new primary's news
         return Topology(
             kind=env.kind,
-            state=_overall(primary_port is not None, nodes),
+            state=state,
             nodes=nodes,
             endpoints={
                 "primary": f"127.0.0.1:{primary_port}" if primary_port else None,
@@ -632,23 +647,30 @@ class LocalProvider:
             timeline.node = primary.name if primary else ""
             self._claim_watch(env, timeline)
             timeline.started = time.monotonic()
-            try:
-                with self.client(env, self._live_sentinel(env)) as client:
-                    client.execute_command("SENTINEL", "FAILOVER", Environment.MASTER_NAME)
-            except redis.RedisError as error:
+            refusal = self._sentinel_failover(env)
+            if refusal:
                 timeline.finish("refused")
-                raise NodeState(f"The failover was refused: {error}") from error
+                raise NodeState(f"The failover was refused: {refusal}")
         timeline.mark("failover requested")
         # The group's watch waits for the primary to move away from the old one.
         victim = None if env.kind == "cluster" or not timeline.node else env.node(timeline.node)
         self._watch(env, timeline, victim, None, manual=True)
         return timeline
 
-    def _live_sentinel(self, env: Environment) -> Node:
+    def _sentinel_failover(self, env: Environment) -> str | None:
+        """Ask each Sentinel in turn (one may not yet trust a replica that just rejoined)."""
+        refusal = "no Sentinel of this replication group is running"
         for sentinel in env.sentinels:
-            if self.running(sentinel):
-                return sentinel
-        raise NodeState("No Sentinel of this replication group is running.")
+            if not self.running(sentinel):
+                continue
+            try:
+                with self.client(env, sentinel) as client:
+                    client.execute_command("SENTINEL", "FAILOVER", Environment.MASTER_NAME)
+            except redis.RedisError as error:
+                refusal = str(error)
+                continue
+            return None
+        return refusal
 
     def restore_node(self, env: Environment, node_name: str) -> None:
         """Start a failed node again on its port; it rejoins as a replica."""
@@ -664,9 +686,15 @@ class LocalProvider:
         proc.launcher.reap(node.pid or 0)
         replica_of = None
         if env.kind != "cluster":
+            # It must come back as a replica of the primary the Sentinels agree on: back
+            # as an empty primary, it could win them over and take the data with it.
             primary = self.group_primary(env)
-            if primary is not None and primary is not node:
-                replica_of = primary.address
+            if primary is None or primary is node or not self.running(primary):
+                raise NodeState(
+                    "The Sentinels have not agreed on a new primary yet; "
+                    "try again in a few seconds."
+                )
+            replica_of = primary.address
         self._spawn(env, node, replica_of)
         proc.wait_until(
             lambda: self._answers(env, node) or not self.running(node),
@@ -791,33 +819,27 @@ class LocalProvider:
         return False
 
     def _watch_group(self, env, timeline: Timeline, victim, victim_id, manual) -> bool:
-        for sentinel in env.sentinels:
-            if not self.running(sentinel):
-                continue
-            try:
-                with self.client(env, sentinel, timeout=0.5) as client:
-                    master = client.sentinel_master(Environment.MASTER_NAME)
-                    replicas = client.sentinel_slaves(Environment.MASTER_NAME)
-            except redis.RedisError:
-                continue
-            if victim is not None and not manual:
-                state = master if int(master["port"]) == victim.port else None
-                state = state or next((r for r in replicas if int(r["port"]) == victim.port), {})
+        views = self.sentinel_views(env)
+        if victim is not None and not manual:
+            for master, replicas in views:
+                states = [master, *replicas]
+                state = next((x for x in states if int(x["port"]) == victim.port), {})
                 if state.get("is_sdown"):
                     timeline.mark("suspected")
                 if state.get("is_odown"):
                     timeline.mark("agreed")
-            if timeline.stages[-1] == "suspected" and "suspected" in timeline.seen:
-                return True
-            moved = victim is None or int(master["port"]) != victim.port
-            if moved:
-                new = next((n for n in env.nodes if n.port == int(master["port"])), None)
-                if new is not None and self._role(env, new) == "master":
-                    timeline.mark("replica promoted")
-                    timeline.new_primary = new.name
-                    if self._write_accepted(env, new, None):
-                        timeline.mark("first write accepted")
-                        return True
+        if timeline.stages[-1] == "suspected":
+            return "suspected" in timeline.seen
+        # Promoted once a majority of Sentinels name another node, and it says it is primary.
+        port = self._agreed_primary_port(views)
+        new = next((n for n in env.nodes if n.port == port), None)
+        if new is None or new is victim or self._role(env, new) != "master":
+            return False
+        timeline.mark("replica promoted")
+        timeline.new_primary = new.name
+        if self._write_accepted(env, new, None):
+            timeline.mark("first write accepted")
+            return True
         return False
 
 
