@@ -6,7 +6,8 @@ Keys (one hash tag, so the scripts also run when the app Redis is a cluster):
                                       host, env (the Environment as JSON)
 - `cachelab:labs:{envs}:owner:<who>` the learner's environment id (one each)
 - `cachelab:labs:{envs}:active`      sorted set: environment id → last use
-- `cachelab:labs:{envs}:queue`       sorted set: waiting learner → first asked
+- `cachelab:labs:{envs}:queue`       sorted set: waiting learner → ticket (arrival order)
+- `cachelab:labs:{envs}:ticket`      the last ticket handed out
 - `cachelab:labs:{envs}:seen`        sorted set: waiting learner → last asked
 
 Admission is one Lua script: it answers "you already have one", admits under
@@ -26,6 +27,7 @@ from .provider import Environment
 
 PREFIX = "cachelab:labs:{envs}:"
 ACTIVE, QUEUE, SEEN = PREFIX + "active", PREFIX + "queue", PREFIX + "seen"
+TICKET = PREFIX + "ticket"
 
 
 def env_key(env_id: str) -> str:
@@ -36,7 +38,7 @@ def owner_key(owner: str) -> str:
     return f"{PREFIX}owner:{owner}"
 
 
-# KEYS: active, queue, seen, owner, env; ARGV: owner, env id, now, cap, queue ttl, kind, host
+# KEYS: active, queue, seen, owner, env, ticket; ARGV: owner, env id, now, cap, queue ttl, kind, host
 ADMIT = """
 local existing = redis.call('GET', KEYS[4])
 if existing then return {'existing', existing} end
@@ -45,7 +47,10 @@ for _, who in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now - tonumber
   redis.call('ZREM', KEYS[2], who)
   redis.call('ZREM', KEYS[3], who)
 end
-redis.call('ZADD', KEYS[2], 'NX', now, ARGV[1])
+if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then
+  -- a ticket, not the caller's clock: places follow the order requests arrive in
+  redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[6]), ARGV[1])
+end
 redis.call('ZADD', KEYS[3], now, ARGV[1])
 local free = cap - redis.call('ZCARD', KEYS[1])
 local rank = redis.call('ZRANK', KEYS[2], ARGV[1])
@@ -123,7 +128,7 @@ class Registry:
         queue_ttl: float,
         host: str,
     ) -> Admitted | Existing | Queued:
-        keys = [ACTIVE, QUEUE, SEEN, owner_key(owner), env_key(env_id)]
+        keys = [ACTIVE, QUEUE, SEEN, owner_key(owner), env_key(env_id), TICKET]
         for _attempt in range(2):
             reply = self._admit(keys=keys, args=[owner, env_id, now, cap, queue_ttl, kind, host])
             status, *rest = (_text(part) for part in reply)
