@@ -38,7 +38,8 @@ def owner_key(owner: str) -> str:
     return f"{PREFIX}owner:{owner}"
 
 
-# KEYS: active, queue, seen, owner, env, ticket; ARGV: owner, env id, now, cap, queue ttl, kind, host
+# KEYS: active, queue, seen, owner, env, ticket
+# ARGV: owner, env id, now, cap, queue ttl, kind, host
 ADMIT = """
 local existing = redis.call('GET', KEYS[4])
 if existing then return {'existing', existing} end
