@@ -224,8 +224,14 @@ def test_a_planned_failover_swaps_a_shards_roles_and_loses_no_key(provider, clus
         "replica promoted",
         "first write accepted",
     ]
-    after = primary_of(provider, cluster, "0003")
-    assert after != before and after == timeline.new_primary
+    after = timeline.new_primary
+    assert after != before
+
+    def settled() -> bool:  # the old primary hears of its demotion by gossip
+        shard = [n for n in provider.status(cluster).nodes if n.shard == "0003"]
+        return [n.name for n in shard if n.role == "primary"] == [after]
+
+    poll(settled, 5, "the old primary did not step down")
     with as_control(provider, cluster, after) as client:
         assert client.dbsize() == len(keys)
 
