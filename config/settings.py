@@ -244,6 +244,17 @@ STORAGES = {
     },
 }
 
+# --- Lab environments (labs/environments) ---------------------------------
+# Private Valkey/Redis nodes a learner starts: ports from LAB_PORT_RANGE (each
+# cluster node also takes port + 10000 for its bus; keep both clear of the
+# kernel's ephemeral range), at most LAB_MAX_ENVIRONMENTS at once on this host.
+LAB_PORT_RANGE = env_str("LAB_PORT_RANGE", "20000-20999")
+LAB_MAX_ENVIRONMENTS = env_int("LAB_MAX_ENVIRONMENTS", 6)
+LAB_IDLE_TIMEOUT = env_int("LAB_IDLE_TIMEOUT", 20 * 60)
+LAB_MAX_LIFETIME = env_int("LAB_MAX_LIFETIME", 2 * 60 * 60)
+LAB_NODE_MAXMEMORY = env_str("LAB_NODE_MAXMEMORY", "16mb")
+LAB_RUNTIME_DIR = env_str("LAB_RUNTIME_DIR")  # empty: <tmp>/cachelab-labs-<uid>
+
 # --- Security ------------------------------------------------------------
 # HTTPS=0 serves production mode over plain HTTP (a local trial of `make
 # serve`, the benchmark); anything public keeps the default.
