@@ -69,6 +69,8 @@ class Lesson:
 LESSONS = {
     "sessions": Lesson("caching-patterns", "the-session-store", "The session store"),
     "page_cache": Lesson("caching-patterns", "lazy-loading", "Lazy loading (cache-aside)"),
+    # What the hit ratio tells an operator, and which CloudWatch metric is it.
+    "hit_rate": Lesson("monitoring", "cache-hit-rate", "Watching the cache hit rate"),
     "boards": Lesson("use-cases", "leaderboards-with-sorted-sets", "Leaderboards with sorted sets"),
     # No topic teaches rate limiting itself; a bucket is a key that cleans
     # itself up through its TTL, which this section does.

@@ -40,7 +40,7 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
     context = {"topics": topics, "read_count": sum(t.is_read for t in topics)}
     if personal(request):
         return render(request, "learn/home.html", context)
-    # One shared copy per combination of topics read (few: the course has seven).
+    # One shared copy per combination of topics read (few: the course has ten topics).
     variant = "-".join(str(t.pk) for t in topics if t.is_read) or "none"
     html = shared_html(
         f"home:{variant}", lambda: _render_shared(request, "learn/home.html", context)
