@@ -40,7 +40,8 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
     context = {"topics": topics, "read_count": sum(t.is_read for t in topics)}
     if personal(request):
         return render(request, "learn/home.html", context)
-    # One shared copy per combination of topics read (few: the course has ten topics).
+    # One shared copy per combination of topics read: at most 2^10, in practice the
+    # few orders learners read the course in.
     variant = "-".join(str(t.pk) for t in topics if t.is_read) or "none"
     html = shared_html(
         f"home:{variant}", lambda: _render_shared(request, "learn/home.html", context)
