@@ -25,6 +25,7 @@ from learn.models import Learner
 from learn.redis_clients import sandbox as default_sandbox
 from learn.sandbox.namespace import Namespace
 from learn.sandbox.runner import Outcome, Sandbox, SandboxUnavailable
+from learn.sandbox_views import namespace_of
 
 UNCHECKED = "Not checked: the sandbox server is unavailable right now."
 
@@ -147,7 +148,8 @@ def run(learner_id: str, lab: Lab, line: str, sandbox: Sandbox | None = None) ->
     definition = lab.definition()
     with transaction.atomic():
         progress = locked_progress(learner_id, lab, definition, sandbox)
-        outcome = sandbox.run(_ns(progress), line, record=True)
+        # The learner's one rate bucket (the free sandbox's) pays for lab lines too.
+        outcome = sandbox.run(_ns(progress), line, record=True, bucket=namespace_of(learner_id))
         passed, live = recheck(sandbox, progress, definition, outcome)
         progress.save()
     return Ran(outcome, passed, progress, definition, live)

@@ -113,9 +113,17 @@ class Ledger:
         return book_key(namespace, "hist")
 
     # -- before a command -------------------------------------------------
-    def admit(self, namespace: Namespace, limits: Limits, origin: str | None = None) -> Admission:
-        """One round trip: take a token, note the activity, read any open
-        transaction and how many keys the learner's index holds.
+    def admit(
+        self,
+        namespace: Namespace,
+        limits: Limits,
+        origin: str | None = None,
+        *,
+        bucket: Namespace | None = None,
+    ) -> Admission:
+        """One round trip: take a token (from `bucket`'s rate bucket, by default
+        the namespace's own), note the activity, read any open transaction and
+        how many keys the learner's index holds.
 
         `origin` (an opaque client address) bounds how many new namespaces one
         address may start an hour; a namespace is new when it was not active.
@@ -127,7 +135,7 @@ class Ledger:
             # EVALSHA, and its other pipelines send SCRIPT EXISTS first (a round
             # trip more). One round trip, on a server or a cluster.
             pipe.execute_command(
-                "EVAL", TOKEN_BUCKET, 1, book_key(namespace, "rate"),
+                "EVAL", TOKEN_BUCKET, 1, book_key(bucket or namespace, "rate"),
                 limits.burst, limits.rate, now, 1,
             )  # fmt: skip
             pipe.zscore(ACTIVE, namespace.name)

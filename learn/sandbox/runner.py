@@ -105,16 +105,24 @@ class Engine:
 
     # -- the public surface ------------------------------------------------
     def run(
-        self, namespace: Namespace, line: str, *, record: bool = False, origin: str | None = None
+        self,
+        namespace: Namespace,
+        line: str,
+        *,
+        record: bool = False,
+        origin: str | None = None,
+        bucket: Namespace | None = None,
     ) -> Outcome:
         """Run one command line for a learner; never raises for bad input.
 
         record=True also keeps the line and its reply in the learner's transcript
         and Up/Down history (the panel's), in the same round trip as the rest of
         the bookkeeping. `origin` (an opaque client address) bounds how many new
-        namespaces one address may start.
+        namespaces one address may start. `bucket` is the namespace whose rate
+        bucket pays for the line (default: `namespace`), so a learner's labs and
+        free sandbox share one rate limit.
         """
-        outcome = self._run(namespace, line, learner=record, origin=origin)
+        outcome = self._run(namespace, line, learner=record, origin=origin, bucket=bucket)
         entry = None
         if record:
             entry = {
@@ -127,12 +135,20 @@ class Engine:
         return outcome
 
     def _run(
-        self, namespace: Namespace, line: str, *, learner: bool, origin: str | None
+        self,
+        namespace: Namespace,
+        line: str,
+        *,
+        learner: bool,
+        origin: str | None,
+        bucket: Namespace | None = None,
     ) -> Outcome:
         self.ensure_ready()
         policy = self.target.policy
         # Every request pays a token first, whatever it holds: an oversized line too.
-        admission = self.ledger.admit(namespace, self.limits, origin if learner else None)
+        admission = self.ledger.admit(
+            namespace, self.limits, origin if learner else None, bucket=bucket
+        )
         if admission.key_count is None and learner:
             # The rate limit and key quota live in the app Redis: without it a
             # learner's commands would run unbounded, so the panel waits for it.

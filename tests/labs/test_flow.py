@@ -2,6 +2,7 @@
 solution; near misses fail with their check's own message and hint; steps
 reset, solutions show, labs restart; lab keys stay the learner's own."""
 
+import dataclasses
 import re
 
 import pytest
@@ -197,6 +198,20 @@ class TestIsolation:
         assert len(keys) == 2
         assert all(re.fullmatch(r"sbx:lab[0-9a-f]{24}:.*", k) for k in keys)
         assert keys[0].split(":")[1] != keys[1].split(":")[1]
+
+
+class TestRateLimit:
+    def test_labs_and_the_free_sandbox_share_one_rate_limit(self, learner, client, sandbox):
+        sandbox.limits = dataclasses.replace(sandbox.limits, burst=3, rate=0.01)
+        spent = [learner(slug).run("PING")["reply"] for slug in ("rate-limiter", "atomic-order")]
+        spent.append(learner("leaderboard").run("PING")["reply"])
+
+        free = client.post(reverse("learn:sandbox_run"), {"command": "PING"}, headers=JSON)
+        another_lab = learner("job-queue").run("PING")
+
+        assert spent == ["PONG", "PONG", "PONG"]
+        assert "slow down" in free.json()["reply"]
+        assert "slow down" in another_lab["reply"] and another_lab["error"] is True
 
 
 class TestResetAndSolutions:
