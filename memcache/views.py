@@ -52,6 +52,7 @@ def _page_context(request: HtmxHttpRequest) -> dict:
     prefix = clients.prefix_for(request.learner_id)
     context = {"configured": clients.configured(), "install": clients.INSTALL, "absent": ABSENT}
     context.update(available=False, transcript=[], room=prefix.room, item_limit=None)
+    context["prefix_bytes"] = len(prefix.raw)
     if not context["configured"]:
         return context
     console = clients.console()
