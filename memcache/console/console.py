@@ -158,7 +158,7 @@ class Console:
                 after -= sizes.get(key, 0)
             if after > self.quota.bytes:
                 return Refusal(
-                    f"your keys may hold {self.quota.bytes // 1024} KiB of values in all, and "
+                    f"your keys may hold {self.quota.bytes:,} bytes of values in all, and "
                     f"this would make {after:,} bytes. Delete some keys first."
                 )
         return None

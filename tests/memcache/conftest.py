@@ -14,7 +14,7 @@ from config import memcached
 from config.embedded import MEMCACHED_HINT, find_memcached, start_memcached
 from memcache import clients
 from memcache.console.connection import Server
-from memcache.console.console import Console, Quota
+from memcache.console.console import Console
 from memcache.console.fence import Prefix
 from memcache.console.ledger import Ledger
 
@@ -58,8 +58,10 @@ def raw_exchange(server: Server, payload: bytes) -> bytes:
     return received[: received.rindex(b"VERSION ")]
 
 
-def make_console(server: Server, app_redis, *, burst: int = 10_000, quota: Quota | None = None):
-    return Console(server, Ledger(app_redis, burst=burst, rate=1000.0), quota=quota)
+def make_console(
+    server: Server, app_redis, *, burst: int = 10_000, rate: float = 1000.0, quota=None
+) -> Console:
+    return Console(server, Ledger(app_redis, burst=burst, rate=rate), quota=quota)
 
 
 @pytest.fixture
