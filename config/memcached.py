@@ -26,7 +26,10 @@ def address(url: str) -> tuple[str, int] | None:
 
 def state(url: str, timeout: float) -> str:
     """ "ok", "absent" (not configured) or "down", for /healthz."""
-    where = address(url)
+    try:
+        where = address(url)
+    except ValueError:
+        return "down"
     if where is None:
         return "absent"
     try:
