@@ -200,3 +200,110 @@ def start_missing_servers(environ: dict[str, str] | None = None) -> list[Embedde
 def stop_all(servers: list[EmbeddedServer]) -> None:
     for server in servers:
         server.stop()
+
+
+# --- Memcached (optional: the Memcached console) -----------------------------
+# A real `memcached` from PATH (Debian's package; it is not on PyPI). Shared by
+# every learner like the sandbox Redis, so: loopback only, no UDP, a small
+# memory bound, and -M: when full, writes are refused instead of evicting
+# another learner's items. -I 64k keeps the item size limit within what a
+# learner can paste into a form (ElastiCache's default is 1 MB); memcached
+# 1.6.18 needs slab_chunk_max, in bytes, to divide its 1 MB slab page and to
+# fit in the item limit. -F (no flush_all), -X (no cachedump / metadump) and
+# -W (no watch) refuse on the server what the console's fence refuses first.
+MEMCACHED_SERVER_ARGS = [
+    "-m", "32", "-M", "-I", "64k", "-o", "slab_chunk_max=32768",
+    "-c", "256", "-t", "2", "-F", "-X", "-W",
+]  # fmt: skip
+MEMCACHED_HINT = "sudo apt-get install memcached"
+
+
+def find_memcached(path: str | None = None) -> str | None:
+    """The `memcached` binary on PATH (or on `path`), or None."""
+    return shutil.which("memcached", path=path)
+
+
+def _memcached_answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2) as sock:
+            sock.sendall(b"version\r\n")
+            return sock.recv(64).startswith(b"VERSION ")
+    except OSError:
+        return False
+
+
+@dataclass
+class EmbeddedMemcached:
+    """One running memcached; `stop()` ends it."""
+
+    binary: str
+    port: int
+    process: subprocess.Popen
+
+    @property
+    def url(self) -> str:
+        return f"memcached://127.0.0.1:{self.port}"
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_memcached(
+    extra_args: list[str] | None = None, *, binary: str | None = None, timeout: float = 15.0
+) -> EmbeddedMemcached:
+    """Start memcached on a free loopback port and wait until it answers `version`."""
+    binary = binary or find_memcached()
+    if not binary:
+        raise FileNotFoundError(f"memcached is not on PATH ({MEMCACHED_HINT})")
+    # As root memcached wants -u; naming root itself changes no credentials,
+    # so the parent-death signal set below still holds.
+    user = ["-u", "root"] if os.geteuid() == 0 else []
+    args = extra_args if extra_args is not None else MEMCACHED_SERVER_ARGS
+    for _attempt in range(5):
+        port = free_port()
+        command = [binary, *user, "-l", "127.0.0.1", "-p", str(port), "-U", "0", *args]
+        process = subprocess.Popen(
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=die_with_parent,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and process.poll() is None:
+            if _memcached_answers(port):
+                return EmbeddedMemcached(binary, port, process)
+            time.sleep(0.02)
+        process.kill()
+        process.wait()
+    raise RuntimeError(f"could not start {binary}")
+
+
+def start_missing_memcached(
+    environ: dict[str, str] | None = None,
+) -> EmbeddedMemcached | None:
+    """Start memcached when MEMCACHED_URL is unset and the binary is on PATH.
+
+    Sets MEMCACHED_URL in `environ` (default os.environ) and returns the server;
+    None when it is configured already or not installed (the console is optional:
+    its page then says how to get it).
+    """
+    environ = os.environ if environ is None else environ
+    if environ.get("MEMCACHED_URL"):
+        return None
+    binary = find_memcached(environ.get("PATH"))
+    if not binary:
+        return None
+    server = start_memcached(binary=binary)
+    environ["MEMCACHED_URL"] = server.url
+    return server

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "quizzes",
     "labs",
     "patterns",
+    "memcache",
     "journey",
 ]
 
@@ -317,6 +318,12 @@ LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 20)
 LOGIN_ACCOUNT_FAILURE_LIMIT = env_int("LOGIN_ACCOUNT_FAILURE_LIMIT", 50)
 SIGNUP_LIMIT = env_int("SIGNUP_LIMIT", 5)
 SIGNUP_WINDOW = env_int("SIGNUP_WINDOW", 60 * 60)
+
+# --- Memcached console (/memcached/) ----------------------------------------
+# Optional: `make run` and the tests start a memcached from PATH when this is
+# unset; without one the console's page says how to get it. memcached://host:port.
+MEMCACHED_URL = env_str("MEMCACHED_URL")
+MEMCACHED_TIMEOUT = float(env_str("MEMCACHED_TIMEOUT", "1"))
 
 # --- Caching-pattern bench (/patterns/) ------------------------------------
 # Runs at once across the site (each a thread of a web process), the longest

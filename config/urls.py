@@ -8,6 +8,7 @@ urlpatterns = [
     path("review/", include("quizzes.review.urls")),
     path("leaderboard/", include("quizzes.leaderboard.urls")),
     path("patterns/", include("patterns.urls")),
+    path("memcached/", include("memcache.urls")),
     path("", include("journey.urls")),
     path("", include("learn.urls")),
 ]

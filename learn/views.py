@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
+from config import memcached
 from config.redis_config import APP_REDIS_DOWN as DOWN
 from learn import inside
 from learn.http import HtmxHttpRequest
@@ -149,7 +150,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "sandbox_redis": _check(lambda: sandbox_admin_redis().ping()),
     }
     down = sorted(name for name, status in checks.items() if status != "ok")
+    # Optional: reported ("ok", "absent" or "down"), never failing the site.
+    optional = {"memcached": memcached.state(settings.MEMCACHED_URL, settings.MEMCACHED_TIMEOUT)}
     body = {"status": "ok" if not down else "down", "checks": checks, "down": down}
+    body["optional"] = optional
     return JsonResponse(body, status=503 if down else 200)
 
 

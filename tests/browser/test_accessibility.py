@@ -192,6 +192,23 @@ def bench_page(page: Page) -> None:
     expect(page.get_by_role("table", name="Your runs side by side")).to_be_visible()
 
 
+def memcached_console(page: Page) -> None:
+    """The Memcached console after a stored value, a read and a refusal."""
+    page.goto(reverse("memcache:console"))
+    command = page.get_by_role("textbox", name="Memcached command")
+    output = page.get_by_role("log", name="Memcached output")
+    command.fill("set greeting 0 60 5")
+    command.press("Enter")  # a storage command: Enter starts its data line
+    command.press_sequentially("hello")
+    command.press("Enter")
+    expect(output).to_contain_text("STORED")
+    for line in ("get greeting", "flush_all"):
+        command.fill(line)
+        command.press("Enter")
+    expect(output).to_contain_text("every learner's items")
+    expect(page.get_by_role("table", name="Your Memcached keys")).to_contain_text("greeting")
+
+
 SCREENS: dict[str, Callable[[Page], None]] = {
     "home": home,
     # Every shipped topic: each brings its own diagrams, tables and examples.
@@ -199,6 +216,7 @@ SCREENS: dict[str, Callable[[Page], None]] = {
     # 320 px is WCAG's reflow width; wide tables and examples must stay reachable.
     "topic-on-a-phone": topic("use-cases", width=320),
     "sandbox": sandbox,
+    "memcached-console": memcached_console,
     "quiz-list": quiz_list,
     "quiz-question": quiz_question,
     "quiz-feedback": quiz_feedback,

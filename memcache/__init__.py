@@ -1,0 +1,1 @@
+"""The Memcached console: memcached's text protocol typed in the browser, on a shared server."""
