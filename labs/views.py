@@ -167,6 +167,42 @@ def lab_run(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     return redirect(lab)
 
 
+@require_POST
+def lab_check(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """Check the open step again: for checks on what another page measured."""
+    try:
+        lab = _lab(request, slug)
+    except Http404 as exc:
+        return _not_found(request, str(exc))
+    try:
+        ran, status = services.check(request.learner_id, lab), 200
+    except UNAVAILABLE_ERRORS:
+        ran, status = None, 503
+    if ran:
+        state = services.state(
+            request.learner_id, lab, ran.progress, definition=ran.definition, live=ran.live
+        )
+    else:
+        state = services.state(request.learner_id, lab)
+    announce = _announcement(ran.passed, state) if ran else UNAVAILABLE
+    if not announce:
+        announce = (
+            "Lab complete: every step passed."
+            if state.completed
+            else (f"Step {state.current.n} does not pass yet: see its checks.")
+        )
+    if _wants_json(request):
+        return JsonResponse({"message": announce, "lab": state.as_json()}, status=status)
+    if request.htmx:
+        context = _workspace(request, state, announce=announce)
+        response = render(request, "labs/detail.html#workspace", context, status=status)
+        return (
+            trigger_client_event(response, "progress-changed") if ran and ran.passed else response
+        )
+    (messages.success if ran and ran.passed else messages.info)(request, announce)
+    return redirect(lab)
+
+
 def _step_action(request: HtmxHttpRequest, slug: str, action, done: str) -> HttpResponse:
     """Show a solution / reset a step: the same answers for every kind of client."""
     try:
