@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
+import hmac
 import logging
 import threading
 import time
@@ -188,7 +190,10 @@ def _store(run_id: UUID, result: dict | None, error: str) -> None:
 
 def _measure(run: Run) -> dict:
     engine = sandbox()
-    cache = BenchCache(engine, namespace_of(str(run.learner_id)), run.pk.hex[:12])
+    seal = hmac.new(settings.SECRET_KEY.encode(), b"bench:" + run.pk.bytes, hashlib.sha256)
+    cache = BenchCache(
+        engine, namespace_of(str(run.learner_id)), run.pk.hex[:12], seal=seal.digest()
+    )
     db = SlowDatabase(run.params["keys"], run.params["db_latency_ms"])
 
     def progress(state: dict) -> None:

@@ -192,6 +192,18 @@ def bench_page(page: Page) -> None:
     expect(page.get_by_role("table", name="Your runs side by side")).to_be_visible()
 
 
+def bench_lab(page: Page) -> None:
+    """A bench lab after its first step: the link to the demo, a run, the way back."""
+    page.goto(reverse("labs:detail", args=["stop-the-stampede"]))
+    page.get_by_role("link", name="Open the stampede demo with the lab's herd").click()
+    form = page.get_by_role("region", name="Stampede demo")
+    form.get_by_label("Run length").fill("1.5")
+    form.get_by_role("button", name="Run the stampede").click()
+    expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=30_000)
+    page.get_by_role("button", name="Check my step in the lab").click()
+    expect(page.get_by_role("heading", name="Step 2: Stop it")).to_be_visible()
+
+
 SCREENS: dict[str, Callable[[Page], None]] = {
     "home": home,
     # Every shipped topic: each brings its own diagrams, tables and examples.
@@ -216,6 +228,7 @@ SCREENS: dict[str, Callable[[Page], None]] = {
     "lab-complete": lab_done,
     "bench": bench_page,
     "bench-results": bench_results,
+    "bench-lab": bench_lab,
 }
 
 
