@@ -4,7 +4,9 @@ replay them, and validate a whole lab before it is saved.
 The lab's environment is a scratch namespace of the shared sandbox server, one
 per learner and lab. Every command goes through `Sandbox.run`, so the policy,
 the key mapping, the confined ACL user and the limits all apply as in the free
-sandbox. Checks read the server's state with the one checker (learn.checks).
+sandbox. Checks read the server's state with the one checker (learn.checks),
+or, for a kind another app registers (labs.checks), what that app measured
+for the learner; such a step's solution is action lines the app runs.
 
 "Reset this step" replays: it empties the namespace and runs the earlier
 steps' setup and solutions again. DUMP/RESTORE snapshots were the other

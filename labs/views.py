@@ -167,6 +167,17 @@ def lab_run(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     return redirect(lab)
 
 
+def _checked(ran: services.Ran | None, state: LabState) -> str:
+    """What "Check my step" says: what passed, or why nothing did."""
+    if ran is None:
+        return UNAVAILABLE
+    if ran.passed:
+        return _announcement(ran.passed, state)
+    if state.completed:
+        return "Lab complete: every step passed."
+    return f"Step {state.current.n} does not pass yet: see its checks."
+
+
 @require_POST
 def lab_check(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """Check the open step again: for checks on what another page measured."""
@@ -176,30 +187,20 @@ def lab_check(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         return _not_found(request, str(exc))
     try:
         ran, status = services.check(request.learner_id, lab), 200
-    except UNAVAILABLE_ERRORS:
-        ran, status = None, 503
-    if ran:
         state = services.state(
             request.learner_id, lab, ran.progress, definition=ran.definition, live=ran.live
         )
-    else:
+    except UNAVAILABLE_ERRORS:
+        ran, status = None, 503
         state = services.state(request.learner_id, lab)
-    announce = _announcement(ran.passed, state) if ran else UNAVAILABLE
-    if not announce:
-        announce = (
-            "Lab complete: every step passed."
-            if state.completed
-            else (f"Step {state.current.n} does not pass yet: see its checks.")
-        )
+    announce, passed = _checked(ran, state), bool(ran and ran.passed)
     if _wants_json(request):
         return JsonResponse({"message": announce, "lab": state.as_json()}, status=status)
     if request.htmx:
         context = _workspace(request, state, announce=announce)
         response = render(request, "labs/detail.html#workspace", context, status=status)
-        return (
-            trigger_client_event(response, "progress-changed") if ran and ran.passed else response
-        )
-    (messages.success if ran and ran.passed else messages.info)(request, announce)
+        return trigger_client_event(response, "progress-changed") if passed else response
+    (messages.success if passed else messages.info)(request, announce)
     return redirect(lab)
 
 
