@@ -16,7 +16,7 @@ from tests.factories import TopicFactory
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
 JSON = {"Accept": "application/json"}
-READ_HEAVY = {"keys": 200, "read_ratio": 0.95, "skew": 1, "db_latency_ms": 5, "seed": 3}
+READ_HEAVY = {"keys": 100, "read_ratio": 0.95, "skew": 1, "db_latency_ms": 5, "seed": 3}
 HERD = {"kind": "stampede", "keys": 1, "readers": 12, "ttl": 1, "db_latency_ms": 50}
 
 
@@ -74,7 +74,8 @@ class TestPickAPattern:
 
         assert open_checks(state(client, lab))[0]["passed"]  # checked live, not yet saved
         assert check(client, lab)["current_step"] == 2
-        result = bench_run(client, lab, pattern="write-through", seconds=2, **READ_HEAVY)
+        # 3 s: the hit ratio counts the cold start, which a loaded machine stretches.
+        result = bench_run(client, lab, pattern="write-through", seconds=3, **READ_HEAVY)
         body = check(client, lab)
 
         assert result["stale_reads"] == 0 and result["hit_ratio"] >= 0.8
@@ -132,7 +133,7 @@ class TestBetweenTheBenchAndTheLab:
     def test_the_lab_page_links_to_the_bench_with_its_workload_and_shows_no_repl(self, client):
         html = page(client, "pick-a-pattern")
 
-        assert "/patterns/?kind=pattern&amp;keys=200&amp;read_ratio=0.95&amp;skew=1" in html
+        assert "/patterns/?kind=pattern&amp;keys=100&amp;read_ratio=0.95&amp;skew=1" in html
         assert "lab=pick-a-pattern" in html and "Check my step" in html
         assert "Lab sandbox" not in html and 'name="command"' not in html
 

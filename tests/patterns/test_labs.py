@@ -13,7 +13,7 @@ from patterns.models import Run
 
 pytestmark = pytest.mark.django_db
 
-READ_HEAVY = {"keys": 200, "read_ratio": 0.95, "skew": 1, "db_latency_ms": 5}
+READ_HEAVY = {"keys": 100, "read_ratio": 0.95, "skew": 1, "db_latency_ms": 5}
 HERD = {"keys": 1, "readers": 12, "ttl": 1, "db_latency_ms": 50}
 RESULT_KEYS = {"hit_ratio", "stale_reads", "db_reads_at_expiry"}
 
@@ -140,11 +140,11 @@ class TestBenchStampede:
 
 class TestSpecErrors:
     def test_a_workload_beyond_the_benchs_bounds_is_refused(self, settings):
-        settings.PATTERNS_MAX_KEYS = 100
+        settings.PATTERNS_MAX_KEYS = 50
 
         errors = labs.pattern_errors(pick())
 
-        assert errors == ["workload.keys: Number of keys may be at most 100."]
+        assert errors == ["workload.keys: Number of keys may be at most 50."]
 
     def test_an_unknown_knob_and_an_unknown_pattern_are_refused(self):
         spec = CheckSpec("bench_pattern", fields={"workload": {"key": 3}, "pattern": "magic"})
