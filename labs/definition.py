@@ -12,7 +12,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from learn.checks import CheckSpec, spec_errors
+from labs import checks
+from learn.checks import CheckSpec
 
 Rows = dict[str, dict[str, Any]]
 
@@ -81,8 +82,18 @@ class LabDef:
             if not step.checks:
                 errors.append(f"{where}: add at least one check: it is what passes the step.")
             for index, check in enumerate(step.checks, start=1):
-                errors += [f"{where}, check {index}: {e}" for e in spec_errors(check.spec)]
+                errors += [f"{where}, check {index}: {e}" for e in checks.spec_errors(check.spec)]
+            if any(checks.action_for(line) for line in step.setup):
+                errors.append(f"{where}: the setup runs Redis commands only.")
         return errors
+
+    @property
+    def uses_sandbox(self) -> bool:
+        """Whether any step is solved in the lab's Redis namespace (else the lab's
+        work happens on another page, e.g. the bench, and the page shows no REPL)."""
+        return any(
+            not checks.action_for(line) for step in self.steps for line in step.solution
+        ) or any(step.setup for step in self.steps)
 
 
 def lines(value: str | list[str] | None) -> list[str]:

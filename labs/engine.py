@@ -4,7 +4,9 @@ replay them, and validate a whole lab before it is saved.
 The lab's environment is a scratch namespace of the shared sandbox server, one
 per learner and lab. Every command goes through `Sandbox.run`, so the policy,
 the key mapping, the confined ACL user and the limits all apply as in the free
-sandbox. Checks read the server's state with the one checker (learn.checks).
+sandbox. Checks read the server's state with the one checker (learn.checks),
+or, for a kind another app registers (labs.checks), what that app measured
+for the learner; such a step's solution is action lines the app runs.
 
 "Reset this step" replays: it empties the namespace and runs the earlier
 steps' setup and solutions again. DUMP/RESTORE snapshots were the other
@@ -27,8 +29,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from config.redis_config import APP_REDIS_DOWN as DOWN
+from labs import checks
 from labs.definition import LabDef, Rows, StepDef
-from learn.checks import CheckContext, CheckResult, evaluate
+from learn.checks import CheckContext, CheckResult
+from learn.models import Learner
 from learn.redis_clients import app_redis
 from learn.sandbox.namespace import Namespace
 from learn.sandbox.runner import Outcome, Sandbox
@@ -110,16 +114,18 @@ def check_step(
     step: StepDef,
     *,
     rows: Rows,
+    learner_id: str = "",
     marker: str = "",
     outcome: Outcome | None = None,
     entries: list[dict[str, Any]] | None = None,
 ) -> list[CheckResult]:
-    """Every check of the step against the namespace as it is now."""
+    """Every check of the step against the namespace as it is now (and, for
+    kinds another app provides, against what that app keeps for `learner_id`)."""
     needs_transcript = any(c.spec.kind in {"ran", "any_of"} for c in step.checks)
     if entries is None:
         entries = transcript(sandbox, ns) if needs_transcript else []
     context = CheckContext(outcome=outcome, transcript=since(entries, marker), rows=rows)
-    return [evaluate(check.spec, sandbox, ns, context) for check in step.checks]
+    return [checks.evaluate(c.spec, learner_id, sandbox, ns, context) for c in step.checks]
 
 
 def replay(sandbox: Sandbox, ns: Namespace, lab: LabDef, number: int) -> list[str]:
@@ -132,7 +138,8 @@ def replay(sandbox: Sandbox, ns: Namespace, lab: LabDef, number: int) -> list[st
     errors = []
     for step in lab.steps[: number - 1]:
         errors += open_step(sandbox, ns, step)
-        for line in step.solution:
+        # Action lines (a bench run, say) leave no Redis state to rebuild.
+        for line in (line for line in step.solution if not checks.action_for(line)):
             outcome = sandbox.run(ns, line)
             if outcome.error:
                 errors.append(f"{line} → {outcome.reply}")
@@ -161,17 +168,30 @@ def _results(results: list[CheckResult]) -> list[str]:
     return [f"    {'✓' if r.passed else '✗'} {r.message}" for r in results]
 
 
+def _run_line(sandbox: Sandbox, ns: Namespace, learner_id: str, line: str) -> Outcome:
+    action = checks.action_for(line)
+    if action is None:
+        return sandbox.run(ns, line, record=True)
+    return action(learner_id, line)
+
+
 def validate(lab: LabDef, sandbox: Sandbox) -> Validation:
     """Run the lab's solutions from a fresh namespace, step by step.
 
     Before each step's solution at least one of its checks must fail (so no
     step passes by itself); after it, every check must pass. The report shows
     the whole run, as the grader saw it.
+
+    The run is a scratch learner's: a new namespace, and a new learner id for
+    the kinds other apps provide. A solution line that is an action (a bench
+    run) makes that app keep records for the scratch learner, as a learner's
+    would be kept; they hang off its Learner row, deleted at the end.
     """
     result = Validation(errors=lab.structure_errors())
     if result.errors:
         return result
-    ns = scratch_namespace()
+    ns, learner_id = scratch_namespace(), str(uuid.uuid4())
+    acted = any(checks.action_for(line) for step in lab.steps for line in step.solution)
     try:
         for number, step in enumerate(lab.steps, start=1):
             rows = lab.rows_at(number)
@@ -179,7 +199,7 @@ def validate(lab: LabDef, sandbox: Sandbox) -> Validation:
             setup_errors = open_step(sandbox, ns, step)
             result.errors += [f"Step {number}: the setup fails: {e}" for e in setup_errors]
             marker = mark_step_start(sandbox, ns)
-            before = check_step(sandbox, ns, step, rows=rows, marker=marker)
+            before = check_step(sandbox, ns, step, rows=rows, learner_id=learner_id, marker=marker)
             result.lines += ["  Before the solution:", *_results(before)]
             if all(r.passed for r in before):
                 result.errors.append(
@@ -189,13 +209,21 @@ def validate(lab: LabDef, sandbox: Sandbox) -> Validation:
             result.lines.append("  The solution:")
             outcome = None
             for line in step.solution:
-                outcome = sandbox.run(ns, line, record=True)
+                outcome = _run_line(sandbox, ns, learner_id, line)
                 result.lines.append(f"    > {line}\n      {outcome.reply}")
                 if outcome.error:
                     result.errors.append(
                         f"Step {number}: the solution's {line!r} fails: {outcome.reply}"
                     )
-            after = check_step(sandbox, ns, step, rows=rows, marker=marker, outcome=outcome)
+            after = check_step(
+                sandbox,
+                ns,
+                step,
+                rows=rows,
+                learner_id=learner_id,
+                marker=marker,
+                outcome=outcome,
+            )
             result.lines += ["  After the solution:", *_results(after)]
             failing = [r.message for r in after if not r.passed]
             if failing:
@@ -204,4 +232,6 @@ def validate(lab: LabDef, sandbox: Sandbox) -> Validation:
                 )
     finally:
         forget(sandbox, ns)
+        if acted:
+            Learner.objects.filter(id=learner_id).delete()
     return result

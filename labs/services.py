@@ -17,8 +17,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.redis_config import APP_REDIS_DOWN as DOWN
-from labs import engine
-from labs.definition import LabDef
+from labs import checks, engine
+from labs.definition import LabDef, StepDef
 from labs.models import Lab, LabProgress
 from learn.checks import CheckResult
 from learn.models import Learner
@@ -116,6 +116,7 @@ def recheck(
             _ns(progress),
             step,
             rows=progress.database,
+            learner_id=str(progress.learner_id),
             marker=record["marker"],
             outcome=outcome,
         )
@@ -153,6 +154,21 @@ def run(learner_id: str, lab: Lab, line: str, sandbox: Sandbox | None = None) ->
         passed, live = recheck(sandbox, progress, definition, outcome)
         progress.save()
     return Ran(outcome, passed, progress, definition, live)
+
+
+def check(learner_id: str, lab: Lab, sandbox: Sandbox | None = None) -> Ran:
+    """Re-check the open step without running anything ("Check my step").
+
+    For steps checked on what another page measured (a bench run): nothing the
+    learner does in the lab re-checks them, so they come back and ask.
+    """
+    sandbox = sandbox or default_sandbox()
+    definition = lab.definition()
+    with transaction.atomic():
+        progress = locked_progress(learner_id, lab, definition, sandbox)
+        passed, live = recheck(sandbox, progress, definition)
+        progress.save()
+    return Ran(Outcome(reply=""), passed, progress, definition, live)
 
 
 def _open_number(progress: LabProgress, definition: LabDef, number: int) -> None:
@@ -240,6 +256,8 @@ class StepView:
     current: bool
     open: bool
     checks: list[CheckView] = field(default_factory=list)
+    # Where the learner does what a provided check looks for (the bench, say).
+    links: list[checks.Link] = field(default_factory=list)
 
     @property
     def solution_text(self) -> str:
@@ -270,6 +288,10 @@ class LabState:
     @property
     def completed(self) -> bool:
         return self.progress.completed_at is not None
+
+    @property
+    def uses_sandbox(self) -> bool:
+        return self.definition.uses_sandbox
 
     @property
     def current(self) -> StepView:
@@ -315,6 +337,7 @@ def state(
                     namespace(learner_id, lab),
                     step,
                     rows=progress.database,
+                    learner_id=str(learner_id),
                     marker=record["marker"],
                 )
             except (SandboxUnavailable, *DOWN):
@@ -338,9 +361,15 @@ def state(
                 current=current,
                 open=number <= progress.current_step,
                 checks=results,
+                links=_links(step, lab.slug),
             )
         )
     return LabState(lab, definition, progress, views)
+
+
+def _links(step: StepDef, slug: str) -> list[checks.Link]:
+    found = (checks.link(c.spec, slug) for c in step.checks)
+    return list(dict.fromkeys(link for link in found if link))
 
 
 def merge_progress(source_id: str, target_id: str, sandbox: Sandbox | None = None) -> int:

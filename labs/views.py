@@ -167,6 +167,43 @@ def lab_run(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     return redirect(lab)
 
 
+def _checked(ran: services.Ran | None, state: LabState) -> str:
+    """What "Check my step" says: what passed, or why nothing did."""
+    if ran is None:
+        return UNAVAILABLE
+    if ran.passed:
+        return _announcement(ran.passed, state)
+    if state.completed:
+        return "Lab complete: every step passed."
+    return f"Step {state.current.n} does not pass yet: see its checks."
+
+
+@require_POST
+def lab_check(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """Check the open step again: for checks on what another page measured."""
+    try:
+        lab = _lab(request, slug)
+    except Http404 as exc:
+        return _not_found(request, str(exc))
+    try:
+        ran, status = services.check(request.learner_id, lab), 200
+        state = services.state(
+            request.learner_id, lab, ran.progress, definition=ran.definition, live=ran.live
+        )
+    except UNAVAILABLE_ERRORS:
+        ran, status = None, 503
+        state = services.state(request.learner_id, lab)
+    announce, passed = _checked(ran, state), bool(ran and ran.passed)
+    if _wants_json(request):
+        return JsonResponse({"message": announce, "lab": state.as_json()}, status=status)
+    if request.htmx:
+        context = _workspace(request, state, announce=announce)
+        response = render(request, "labs/detail.html#workspace", context, status=status)
+        return trigger_client_event(response, "progress-changed") if passed else response
+    (messages.success if passed else messages.info)(request, announce)
+    return redirect(lab)
+
+
 def _step_action(request: HtmxHttpRequest, slug: str, action, done: str) -> HttpResponse:
     """Show a solution / reset a step: the same answers for every kind of client."""
     try:

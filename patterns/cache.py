@@ -9,11 +9,17 @@ by the validated workload) and deletes every key it made when the run ends.
 
 The learner can see (and tamper with) these keys from their sandbox while a run
 goes on: that only ever changes their own figures, and whatever is read back is
-parsed strictly.
+parsed strictly. A run's values are also sealed (an HMAC of the key and value
+with a key the learner never sees, `seal`), and a value whose seal does not
+match reads as a miss: a learner who writes "version 999" into a cached item
+cannot turn stale reads into fresh hits, so a lab checked on the run's figures
+sees only what the bench itself wrote.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Iterable
 
 from learn.sandbox.namespace import Namespace
@@ -25,6 +31,7 @@ DELETE_BATCH = 500
 # so a run cut short (its process killed) cannot leave keys behind for good.
 # Patterns "without a TTL" never see it: runs last seconds.
 SAFETY_TTL_MS = 15 * 60 * 1000
+SEAL_CHARS = 16  # hex digits of the HMAC kept in front of each sealed value
 
 
 class CacheError(Exception):
@@ -32,11 +39,18 @@ class CacheError(Exception):
 
 
 class BenchCache:
-    def __init__(self, engine: Sandbox, namespace: Namespace, run_tag: str) -> None:
+    def __init__(
+        self, engine: Sandbox, namespace: Namespace, run_tag: str, seal: bytes | None = None
+    ) -> None:
         self.engine = engine
         self.namespace = namespace
         self.base = f"bench:{run_tag}:"
+        self.seal = seal
         self._made: set[str] = set()
+
+    def _mark(self, suffix: str, value: bytes) -> bytes:
+        mac = hmac.new(self.seal or b"", suffix.encode() + b"\0" + value, hashlib.sha256)
+        return mac.hexdigest()[:SEAL_CHARS].encode()
 
     def name(self, suffix: str) -> str:
         return self.base + suffix
@@ -54,10 +68,17 @@ class BenchCache:
         return reply
 
     def get(self, suffix: str) -> bytes | None:
-        return self._query("GET", self.name(suffix))
+        raw = self._query("GET", self.name(suffix))
+        if self.seal is None or not isinstance(raw, bytes):
+            return raw
+        mark, _, value = raw.partition(b"~")
+        # Not the bench's own value: the application would not trust it either.
+        return value if hmac.compare_digest(mark, self._mark(suffix, value)) else None
 
     def set(self, suffix: str, value: str, ttl_ms: int | None = None, nx: bool = False) -> bool:
         life = max(1, int(ttl_ms)) if ttl_ms else SAFETY_TTL_MS
+        if self.seal is not None:
+            value = (self._mark(suffix, value.encode()) + b"~" + value.encode()).decode()
         args: list[str | int] = ["SET", self.name(suffix), value, "PX", life]
         if nx:
             args.append("NX")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django import forms
 from django.conf import settings
 
@@ -126,13 +128,26 @@ STAMPEDE_DEFAULTS = {
 }
 
 
-def form_for(kind: str, data: dict | None) -> PatternForm | StampedeForm:
+def form_for(
+    kind: str, data: dict | None, initial: dict | None = None
+) -> PatternForm | StampedeForm:
     """The form for a kind of run, missing knobs taken from the defaults."""
     form_class, defaults = (
         (StampedeForm, STAMPEDE_DEFAULTS) if kind == "stampede" else (PatternForm, PATTERN_DEFAULTS)
     )
     auto_id = f"{kind[0]}_%s"  # both forms share a page: keep their ids apart
     if data is None:
-        return form_class(initial=defaults, auto_id=auto_id)
+        return form_class(initial=initial or defaults, auto_id=auto_id)
     merged = {**defaults, **{k: v for k, v in data.items() if v not in ("", None)}}
     return form_class(merged, auto_id=auto_id)
+
+
+def prefilled(kind: str, query: Mapping[str, str]) -> PatternForm | StampedeForm:
+    """An unbound form whose knobs come from a link's query string (a lab's link
+    to its workload): each knob valid on its own is taken, the rest stay default."""
+    defaults = STAMPEDE_DEFAULTS if kind == "stampede" else PATTERN_DEFAULTS
+    given = {k: str(query[k]) for k in defaults if query.get(k) not in (None, "")}
+    check = form_for(kind, given)
+    check.is_valid()
+    initial = {k: given.get(k, v) if k not in check.errors else v for k, v in defaults.items()}
+    return form_for(kind, None, initial)

@@ -54,6 +54,8 @@ class Run(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     deadline = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The guided lab the learner started it from (its slug), for the link back.
+    lab = models.SlugField(blank=True, default="")
 
     objects = RunQuerySet.as_manager()
 

@@ -9,9 +9,10 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from labs.models import Lab
 from learn.http import HtmxHttpRequest
 from patterns import report, runs
-from patterns.forms import form_for
+from patterns.forms import form_for, prefilled
 from patterns.models import Run
 
 COMPARED = 4  # runs side by side by default
@@ -21,15 +22,30 @@ def _wants_json(request: HtmxHttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
+def lab_of(request: HtmxHttpRequest, slug: object) -> Lab | None:
+    """The lab a learner came from, if `slug` (from a link or a form) names one
+    they may see; anything else is ignored, never echoed."""
+    if not isinstance(slug, str) or not slug:
+        return None
+    return Lab.objects.visible_to(request.user).filter(slug=slug).first()
+
+
 def _page_context(request: HtmxHttpRequest, **forms) -> dict:
     mine = list(Run.objects.of(request.learner_id)[: settings.PATTERNS_KEEP_RUNS])
     picked = set(request.GET.getlist("compare"))
     chosen = [r for r in mine if str(r.pk) in picked] or [
         r for r in mine if r.result is not None and r.kind == Run.Kind.PATTERN
     ][:COMPARED]
+    # A lab's link fills in its workload: ?kind=pattern&keys=200&...&lab=<slug>.
+    linked = request.GET.get("kind")
     return {
-        "pattern_form": forms.get("pattern") or form_for("pattern", None),
-        "stampede_form": forms.get("stampede") or form_for("stampede", None),
+        "pattern_form": forms.get("pattern")
+        or (prefilled("pattern", request.GET) if linked == "pattern" else None)
+        or form_for("pattern", None),
+        "stampede_form": forms.get("stampede")
+        or (prefilled("stampede", request.GET) if linked == "stampede" else None)
+        or form_for("stampede", None),
+        "from_lab": lab_of(request, request.GET.get("lab") or request.POST.get("lab")),
         "runs": mine,
         "comparison": report.comparison(chosen),
         "refusal": forms.get("refusal", ""),
@@ -76,14 +92,15 @@ def start_run(request: HtmxHttpRequest) -> HttpResponse:
         errors = {"errors": {name: list(errs) for name, errs in form.errors.items()}}
         return _refuse(request, first, 422, **{kind: form}, **errors)
     params = form.demo() if kind == Run.Kind.STAMPEDE else form.workload()
+    lab = lab_of(request, data.get("lab"))
     try:
-        run = runs.start(request.learner_id, kind, params.as_dict())
+        run = runs.start(request.learner_id, kind, params.as_dict(), lab.slug if lab else "")
     except runs.Refused as refused:
         return _refuse(request, refused.message, refused.status)
     if _wants_json(request):
         return JsonResponse({"id": str(run.pk)}, status=202)
     if request.htmx:
-        response = render(request, "patterns/run.html#status", _run_context(run))
+        response = render(request, "patterns/run.html#status", _run_context(request, run))
         response["HX-Push-Url"] = run.get_absolute_url()
         return response
     response = redirect(run)
@@ -91,10 +108,11 @@ def start_run(request: HtmxHttpRequest) -> HttpResponse:
     return response
 
 
-def _run_context(run: Run) -> dict:
+def _run_context(request: HtmxHttpRequest, run: Run) -> dict:
     done = run.status == Run.Status.DONE
     return {
         "run": run,
+        "from_lab": lab_of(request, run.lab),
         "rows": report.metric_rows(run) if done else [],
         "charts": report.run_charts(run) if done else {},
     }
@@ -110,4 +128,4 @@ def run_detail(request: HtmxHttpRequest, run_id) -> HttpResponse:
             body["error"] = run.error
         return JsonResponse(body)
     template = "patterns/run.html#status" if request.htmx else "patterns/run.html"
-    return render(request, template, _run_context(run))
+    return render(request, template, _run_context(request, run))

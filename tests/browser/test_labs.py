@@ -74,7 +74,7 @@ def test_a_learner_completes_a_lab_with_the_keyboard_using_a_hint_and_a_solution
     expect(labs.get_by_role("row", name="Keep web sessions in Redis")).to_contain_text(
         "✓ Completed"
     )
-    expect(page.get_by_text("1 of 8 labs completed.")).to_be_visible()
+    expect(page.get_by_text("1 of 10 labs completed.")).to_be_visible()
 
 
 def test_without_javascript_a_lab_still_runs_and_passes(browser, live_server, course):

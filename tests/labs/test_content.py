@@ -41,8 +41,8 @@ def write(tmp_path, name: str, text: str):
 def test_loading_twice_creates_once_then_changes_nothing(shipped_labs):
     again = load_labs()
 
-    assert Lab.objects.count() == 8 and Step.objects.filter(lab__slug="job-queue").count() == 4
-    assert len(again["unchanged"]) == 8 and not again["updated"]
+    assert Lab.objects.count() == 10 and Step.objects.filter(lab__slug="job-queue").count() == 4
+    assert len(again["unchanged"]) == 10 and not again["updated"]
     assert not Lab.objects.get(slug="atomic-order").edited_since_load
 
 
@@ -62,8 +62,8 @@ def test_load_content_loads_labs_and_says_so(db):
 
     call_command("load_content", stdout=out)
 
-    assert "Labs: 8 created, 0 updated, 0 unchanged, 0 kept." in out.getvalue()
-    assert Lab.objects.published().count() == 8
+    assert "Labs: 10 created, 0 updated, 0 unchanged, 0 kept." in out.getvalue()
+    assert Lab.objects.published().count() == 10
 
 
 @pytest.mark.parametrize(

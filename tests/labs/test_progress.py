@@ -41,7 +41,7 @@ def test_the_progress_page_lists_the_labs_and_their_status(learner, client):
 
     page = client.get(reverse("journey:progress")).content.decode()
 
-    assert "1 of 8 labs completed." in page
+    assert "1 of 10 labs completed." in page
     assert "Keep web sessions in Redis</a></th>" in page and "✓ Completed" in page
     assert "At step 2" in page and "not started" in page
     assert "completing its labs (20%)" in page

@@ -26,7 +26,7 @@ class TestPages:
 
         page = client.get(reverse("labs:list")).content.decode()
 
-        assert page.count('class="topic-card"') == 8
+        assert page.count('class="topic-card"') == 10
         assert "Keep web sessions in Redis" in page and "Step 2 open" in page
 
     def test_the_lab_page_shows_the_steps_beside_a_prompt(self, shipped_labs, client):
