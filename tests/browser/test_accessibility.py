@@ -267,3 +267,10 @@ def test_the_page_has_no_serious_accessibility_violations(page, course, screen, 
     blocking = [v for v in audit(page) if v["impact"] in BLOCKING]
 
     assert not blocking, f"{screen} ({scheme}):\n{describe(blocking)}"
+
+
+def test_a_page_that_should_exist_and_answers_404_fails_the_gate(page, course):
+    visit = once_built("/no-such-page/")
+
+    with pytest.raises(AssertionError, match="answered 404"):
+        visit(page)
