@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from django import forms
 from django.conf import settings
 
-from patterns.engine import PATTERNS, PROTECTIONS, Stampede, Workload
+from patterns.engine import PATTERNS, Workload
+from patterns.stampede import PROTECTIONS, Stampede
 
 
 def _bounded(kind: type[forms.Field], label: str, low, high, unit: str = "", **extra):

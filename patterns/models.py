@@ -7,7 +7,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from learn.models import Learner
-from patterns.engine import PATTERNS, PROTECTION_NAMES
+from patterns.engine import PATTERNS
+from patterns.stampede import PROTECTION_NAMES
 
 
 class RunQuerySet(models.QuerySet):

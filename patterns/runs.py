@@ -43,9 +43,10 @@ from learn.redis_clients import sandbox
 from learn.sandbox.runner import SandboxUnavailable
 from learn.sandbox_views import namespace_of
 from patterns.cache import BenchCache, CacheError
-from patterns.engine import Stampede, Workload, run_pattern, run_stampede
+from patterns.engine import Workload, run_pattern
 from patterns.models import Run
 from patterns.slowdb import SlowDatabase
+from patterns.stampede import Stampede, run_stampede
 
 log = logging.getLogger(__name__)
 GRACE_SECONDS = 30  # past its length: the drain, the memory count, the cleanup

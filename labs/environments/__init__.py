@@ -8,8 +8,14 @@ Modules, in the order a request meets them:
 - `registry.py`: the shared record in the app Redis (atomic admission in Lua).
 - `provider.py`: the `Provider` protocol and the values it returns
   (`Environment`, `Topology`, `Timeline`).
-- `local.py`: the local-process provider: clusters, replication groups with
-  Sentinel, failures and failovers.
+- `local.py`: the local-process provider: start and stop, fail a node, test a
+  failover, restore a node. It delegates to:
+  - `build.py`: launching the nodes and joining them into a cluster or a
+    replication group with Sentinels;
+  - `topology.py`: reading the servers (the control connection, who is
+    primary, the `Topology` for status, the checks start and restore wait on);
+  - `watch.py`: the failover watcher thread that fills in a `Timeline`;
+  - `replies.py`: parsing CLUSTER NODES and INFO-style replies.
 - `nodes.py`: processes: ports, config files, the launcher thread, /proc checks.
 - `orphans.py`: cleaning up after a site process that crashed.
 

@@ -13,8 +13,8 @@ import pytest
 import redis
 from redis.crc import key_slot
 
-from labs.environments.local import parse_cluster_nodes
 from labs.environments.provider import FailoverInProgress, NodeState, UnknownKind, UnknownNode
+from labs.environments.replies import parse_cluster_nodes
 from tests.environments.conftest import as_control, as_learner, poll
 
 pytestmark = pytest.mark.redis

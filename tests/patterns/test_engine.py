@@ -2,7 +2,8 @@
 
 import pytest
 
-from patterns.engine import Stampede, Workload, run_pattern, run_stampede
+from patterns.engine import Workload, run_pattern
+from patterns.stampede import Stampede, run_stampede
 from tests.patterns.conftest import run_keys
 
 pytestmark = pytest.mark.redis
