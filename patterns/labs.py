@@ -29,9 +29,10 @@ from labs.checks import Link
 from learn.checks import CheckResult, CheckSpec
 from learn.sandbox.runner import Outcome
 from patterns import runs
-from patterns.engine import PATTERNS, PROTECTION_NAMES, PROTECTIONS
+from patterns.engine import PATTERNS
 from patterns.forms import PATTERN_DEFAULTS, STAMPEDE_DEFAULTS, form_for
 from patterns.models import Run
+from patterns.stampede import PROTECTION_NAMES, PROTECTIONS
 
 PATTERN_KNOBS = ("keys", "read_ratio", "skew", "ttl", "jitter", "db_latency_ms")
 HERD_KNOBS = ("keys", "readers", "ttl", "jitter", "db_latency_ms")
