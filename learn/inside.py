@@ -195,8 +195,7 @@ def _write(slug: str | None = None, learner: str | None = None) -> None:
             _pending.visitors.setdefault(visitors_key(slug), set()).add(learner)
             _pending.members += 1
         due = (
-            time.monotonic() - _pending.since >= FLUSH_SECONDS
-            or _pending.members >= FLUSH_MEMBERS
+            time.monotonic() - _pending.since >= FLUSH_SECONDS or _pending.members >= FLUSH_MEMBERS
         )
     if due:
         flush()

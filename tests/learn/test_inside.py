@@ -109,9 +109,7 @@ def test_counting_adds_no_round_trip_and_no_query_to_a_repeat_topic_view(
     assert app_redis.hget(topic_cache.stats_key(), "miss") == b"2"  # the first view's two
 
 
-def test_many_views_send_their_counts_in_one_pipeline_once_a_second(
-    topic, app_redis, monkeypatch
-):
+def test_many_views_send_their_counts_in_one_pipeline_once_a_second(topic, app_redis, monkeypatch):
     readers = [Client(REMOTE_ADDR=f"192.0.2.{n}") for n in range(1, 6)]
     for reader in readers[:-1]:
         reader.get(topic.get_absolute_url())
