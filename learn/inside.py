@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import threading
+import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,7 +33,7 @@ from learn.models import Throttle
 from learn.redis_clients import app_redis
 from learn.sandbox.namespace import Namespace
 from learn.sandbox.runner import book_key
-from learn.topic_cache import published_topics, queue_counts, stats_key
+from learn.topic_cache import STATS_TTL, published_topics, stats_key, take_counts
 
 SNAPSHOT_KEY = "inside:snapshot"
 SNAPSHOT_SECONDS = 5
@@ -153,14 +156,76 @@ def visitors_key(slug: str, day: str | None = None) -> str:
     return VISITORS_KEY.format(slug=slug, day=day or timezone.now().date().isoformat())
 
 
-def _write(queue: Callable) -> None:
-    """One round trip: the pending page-cache counts and whatever `queue` adds."""
+class _Pending:
+    """Statistics waiting in this process for their one write to Redis.
+
+    Counting is not on a page's critical path: views add to these in memory,
+    and the first request after FLUSH_SECONDS sends them all in one pipeline
+    (HINCRBY the day's hits and misses, PFADD each topic's visitors). /inside/
+    reads a snapshot up to SNAPSHOT_SECONDS old anyway; a process's counts
+    reach it within FLUSH_SECONDS more (its own process flushes first).
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        self.counts: Counter = Counter()
+        self.visitors: dict[str, set[str]] = {}
+        self.members = 0
+        self.since = time.monotonic()
+
+    def take(self) -> tuple[Counter, dict[str, set[str]]]:
+        taken = self.counts, self.visitors
+        self.reset()
+        return taken
+
+
+_pending = _Pending()
+FLUSH_SECONDS = 1.0
+# Members waiting at most: beyond it the next request flushes, whatever the time.
+FLUSH_MEMBERS = 5000
+
+
+def _write(slug: str | None = None, learner: str | None = None) -> None:
+    """Add this request's counts (and a visitor) to the pending ones; flush if due."""
+    counts = take_counts()
+    with _pending.lock:
+        _pending.counts.update(counts)
+        if slug and learner:
+            _pending.visitors.setdefault(visitors_key(slug), set()).add(learner)
+            _pending.members += 1
+        due = (
+            time.monotonic() - _pending.since >= FLUSH_SECONDS or _pending.members >= FLUSH_MEMBERS
+        )
+    if due:
+        flush()
+
+
+def flush() -> None:
+    """Send every pending count and visitor in one round trip (statistics only:
+    a failure costs counts, never a page)."""
+    with _pending.lock:
+        counts, visitors = _pending.take()
+    if not counts and not visitors:
+        return
     with contextlib.suppress(*DOWN):
         pipe = app_redis().pipeline(transaction=False)
-        queue_counts(pipe)
-        queue(pipe)
-        if len(pipe):
-            pipe.execute()  # statistics only: a failure costs a count, never a page
+        if counts:
+            key = stats_key()
+            for field, amount in counts.items():
+                pipe.hincrby(key, field, amount)
+            pipe.expire(key, STATS_TTL)
+        for key, members in visitors.items():
+            pipe.pfadd(key, *members).expire(key, VISITORS_TTL)
+        pipe.execute()
+
+
+def forget_pending() -> None:
+    """Drop what this process has not written yet (tests, after they empty Redis)."""
+    with _pending.lock:
+        _pending.reset()
 
 
 def counts_page_cache(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -169,7 +234,7 @@ def counts_page_cache(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs) -> HttpResponse:
         response = view(request, *args, **kwargs)
-        _write(lambda pipe: None)
+        _write()
         return response
 
     return wrapper
@@ -188,13 +253,7 @@ def counts_visitors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
         # (hashed into the HyperLogLog, never stored) so rereading a page does
         # not count them again.
         learner = known_learner_id(request) or f"address:{client_ip(request)}"
-
-        def visit(pipe) -> None:
-            if response.status_code == 200 and learner:
-                key = visitors_key(slug)
-                pipe.pfadd(key, learner).expire(key, VISITORS_TTL)
-
-        _write(visit)
+        _write(slug if response.status_code == 200 else None, learner)
         return response
 
     return wrapper
@@ -251,6 +310,7 @@ def _boards(client, keys: list[bytes]) -> list[BoardKey]:
 
 
 def _read() -> Snapshot:
+    flush()  # this process's own counts, at least, are in
     client = app_redis()
     topics = published_topics()
     pipe = client.pipeline(transaction=False)

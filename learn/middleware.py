@@ -13,8 +13,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
+import csp.middleware
+from csp.constants import HEADER, HEADER_REPORT_ONLY
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 from learn.http import is_trusted_proxy
 
@@ -87,3 +91,66 @@ class TrustedProxyMiddleware:
             for header in self.HEADERS:
                 request.META.pop(header, None)
         return self.get_response(request)
+
+
+# The site's policies, each built once: (header, policy string, excluded path prefixes).
+_built_policies: list[tuple[str, str, tuple[str, ...]]] | None = None
+# What a view or decorator may set to change one response's policy (django-csp).
+_PER_RESPONSE = tuple(
+    f"_csp_{kind}{suffix}" for kind in ("config", "update", "replace") for suffix in ("", "_ro")
+)
+
+
+@receiver(setting_changed)
+def _forget_policies(*, setting: str, **kwargs: object) -> None:
+    global _built_policies
+    if setting.startswith("CONTENT_SECURITY_POLICY"):
+        _built_policies = None
+
+
+def _policies() -> list[tuple[str, str, tuple[str, ...]]]:
+    global _built_policies
+    if _built_policies is None:
+        built = []
+        for header, name, report_only in (
+            (HEADER, "CONTENT_SECURITY_POLICY", False),
+            (HEADER_REPORT_ONLY, "CONTENT_SECURITY_POLICY_REPORT_ONLY", True),
+        ):
+            policy = csp.middleware.build_policy(report_only=report_only)
+            prefixes = (getattr(settings, name, None) or {}).get("EXCLUDE_URL_PREFIXES") or ()
+            if policy:
+                built.append((header, policy, tuple(prefixes)))
+        _built_policies = built
+    return _built_policies
+
+
+class CSPMiddleware(csp.middleware.CSPMiddleware):
+    """django-csp's middleware, with the policy built once rather than per response.
+
+    The site uses no nonces and no per-view policies, so every response carries
+    the same header; a response that asked for a nonce or a policy of its own
+    still gets one built for it by django-csp.
+    """
+
+    def process_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
+        if getattr(request, "_csp_nonce", None) is not None or any(
+            hasattr(response, name) for name in _PER_RESPONSE
+        ):
+            return super().process_response(request, response)
+        if settings.DEBUG and response.status_code in (404, 500):
+            return response  # as django-csp: leave Django's debug pages alone
+        for header, policy, prefixes in _policies():
+            exempt = getattr(
+                response, "_csp_exempt_ro" if header == HEADER_REPORT_ONLY else "_csp_exempt", False
+            )
+            if (
+                header not in response
+                and exempt is False
+                and not request.path_info.startswith(prefixes)
+            ):
+                response[header] = policy
+        # As django-csp: a nonce asked for after the header was written is an error.
+        request.csp_nonce = csp.middleware.CheckableLazyObject(self._csp_nonce_post_response)
+        return response

@@ -2,7 +2,7 @@
 
 Entries live in the app Redis under a version number; editing any topic bumps
 the version, so every page is re-rendered from the database once and stale
-copies simply age out. A repeat view costs two Redis reads and no SQL query.
+copies simply age out. A repeat view costs no Redis read (this process's memo) and no SQL query.
 When Redis is away, pages come straight from the database.
 """
 
@@ -36,8 +36,8 @@ _near: dict[str, object] = {}
 NEAR_MAX = 128
 T = TypeVar("T")
 # Hits and misses of the page cache, per day (shown on /inside/). Lookups only
-# tally them in memory; the view writes the tally in the one round trip it
-# makes anyway (learn/inside.py), so counting costs no extra trip per lookup.
+# tally them in memory; learn/inside.py batches the tallies of many requests
+# into one write, so counting costs no round trip per lookup.
 STATS_KEY = "cachelab:stats:pagecache:{day}"
 STATS_TTL = 3 * 24 * 60 * 60
 _tally = threading.local()
@@ -58,16 +58,6 @@ def take_counts() -> Counter:
 
 def stats_key(day: str | None = None) -> str:
     return STATS_KEY.format(day=day or timezone.now().date().isoformat())
-
-
-def queue_counts(pipe) -> None:
-    """Add the pending hit and miss counts to a Redis pipeline the caller executes."""
-    counts = take_counts()
-    if counts:
-        key = stats_key()
-        for field, amount in counts.items():
-            pipe.hincrby(key, field, amount)
-        pipe.expire(key, STATS_TTL)
 
 
 def _version() -> str | None:

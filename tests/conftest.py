@@ -4,7 +4,7 @@ from django.conf import settings
 from redis.cluster import RedisCluster
 
 from config.embedded import start_server
-from learn import topic_cache
+from learn import inside, topic_cache
 from learn.redis_clients import reset_clients
 from learn.redis_clients import sandbox as build_sandbox
 from learn.sandbox.runner import Sandbox
@@ -38,9 +38,11 @@ def _clean_redis():
         client.close()
     reset_clients()
     topic_cache.reset()
+    inside.forget_pending()
     yield
     reset_clients()
     topic_cache.reset()
+    inside.forget_pending()
 
 
 @pytest.fixture

@@ -23,6 +23,10 @@ from tests.bench.wrk import Request
 
 TOPIC = "caching-patterns"
 QUIZ = "overview"
+# The lab command row: lines that pass none of session-store's steps, so a
+# learner's lab stays where it is however often they run.
+LAB = "session-store"
+LAB_COMMANDS = ["PING", "GET session:nobody", "EXISTS session:nobody"]
 # Commands whose keys stay small however often they run (a growing list would
 # hit the per-learner size bounds and measure refusals instead).
 SANDBOX_COMMANDS = [
@@ -112,6 +116,7 @@ class Site:
         learner = self.new_learner()
         self._post(learner, f"/topics/{TOPIC}/read")
         self._post(learner, "/sandbox/run", {"command": "SET greeting hello"})
+        self._post(learner, f"/labs/{LAB}/run", {"command": "PING"})  # the lab started
         attempt = self.start(learner, QUIZ)
         answers = self.answers(QUIZ, learner, attempt)
         self._post(learner, self.answer_path(QUIZ, attempt, 1), _reply(answers[0]))

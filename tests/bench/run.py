@@ -41,7 +41,16 @@ from config.embedded import free_port, start_missing_servers, stop_all
 from config.launch import prepare_site
 from config.serve import gunicorn_command
 from tests.bench import wrk
-from tests.bench.prepare import QUIZ, SANDBOX_COMMANDS, TOPIC, Builder, Site, anonymous
+from tests.bench.prepare import (
+    LAB,
+    LAB_COMMANDS,
+    QUIZ,
+    SANDBOX_COMMANDS,
+    TOPIC,
+    Builder,
+    Site,
+    anonymous,
+)
 from tests.bench.report import Cpu, LoadResult, Row, cpu_table, latency_table, saturation_table
 from tests.bench.wrk import Request, WrkResult
 
@@ -78,9 +87,14 @@ ENDPOINTS = [
             "/sandbox/run", [{"command": c} for c in SANDBOX_COMMANDS], Accept="application/json"
         ),
     ),
-    # When labs land, replace the next line with (slug and form as the labs app has them):
-    # Endpoint("lab command", 0.3, lambda site, n: site.post_as_learners("/labs/SLUG/run", [{"command": "PING"}])),  # noqa: E501
-    Endpoint("lab command", 0.3, None, note="n/a until labs land"),
+    # A command that passes no step, so every learner stays on the lab's first one.
+    Endpoint(
+        "lab command",
+        0.3,
+        lambda site, n: site.post_as_learners(
+            f"/labs/{LAB}/run", [{"command": c} for c in LAB_COMMANDS], Accept="application/json"
+        ),
+    ),
     Endpoint("quiz list", None, lambda site, n: site.get_as_learners("/quizzes/")),
     Endpoint("quiz question", 0.25, lambda site, n: site.question_pages()),
     Endpoint("quiz answer", 0.15, lambda site, n: site.answer_pool(n), one_use=True),

@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from learn import topic_cache
 from quizzes.models import Attempt
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
@@ -94,3 +95,39 @@ def test_the_shared_home_page_shows_each_learners_own_progress(client, topic_fac
 
     assert "You have read <strong>1</strong>" in mine
     assert "You have read <strong>0</strong>" in theirs
+
+
+def app_commands(app_redis) -> int:
+    # INFO counts itself once per call: the caller subtracts the two it makes.
+    return app_redis.info("stats")["total_commands_processed"]
+
+
+@pytest.mark.parametrize("page", ["home", "topic"])
+def test_a_returning_learners_repeat_view_reads_only_their_session_from_redis(
+    client, topic, app_redis, page, monkeypatch
+):
+    monkeypatch.setattr(topic_cache, "VERSION_MEMO_SECONDS", 60.0)  # a slow machine's second
+    client.post(reverse("learn:mark_read", args=[topic.slug]))  # now a learner with a session
+    url = reverse("learn:home") if page == "home" else topic.get_absolute_url()
+    client.get(url)
+    before = app_commands(app_redis)
+
+    assert client.get(url).status_code == 200
+
+    # The session's GET; the page from this process's memo, the counts in memory.
+    assert app_commands(app_redis) - before - 1 <= 1
+
+
+def test_a_first_visit_to_a_cached_page_makes_no_redis_round_trip(
+    client, topic, app_redis, monkeypatch
+):
+    from django.test import Client
+
+    monkeypatch.setattr(topic_cache, "VERSION_MEMO_SECONDS", 60.0)
+    Client().get(topic.get_absolute_url())
+    before = app_commands(app_redis)
+
+    assert client.get(topic.get_absolute_url()).status_code == 200
+
+    assert app_commands(app_redis) - before - 1 == 0
+    assert not list(app_redis.scan_iter(match="cachelab:session:*"))
