@@ -48,7 +48,8 @@ def _posted(request: HtmxHttpRequest) -> dict | None:
     if request.content_type == "application/json":
         try:
             data = json.loads(request.body or b"{}")
-        except ValueError:
+        # RecursionError: a few thousand nested brackets fit in any body cap.
+        except (ValueError, RecursionError):
             return None
         return data if isinstance(data, dict) else None
     return request.POST.dict()
