@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
 from config.redis_config import APP_REDIS_DOWN as DOWN
-from learn.http import HtmxHttpRequest
+from learn.http import HtmxHttpRequest, client_ip
 from learn.progress import learner_progress, record_example_run, topic_slug
 from learn.redis_clients import app_redis, sandbox
 from learn.sandbox.namespace import Namespace, namespace_for
@@ -41,9 +41,10 @@ def learner_namespace(request: HtmxHttpRequest) -> Namespace:
 
 def client_origin(request: HtmxHttpRequest) -> str:
     """Where the request comes from, as an opaque token (the engine bounds new
-    namespaces per origin). REMOTE_ADDR for now; learn.http's client_ip() once
-    it knows the trusted proxy. Keyed, so the app Redis holds no addresses."""
-    address = request.META.get("REMOTE_ADDR", "")
+    namespaces per origin). The client's address, not the load balancer's:
+    behind one, REMOTE_ADDR is the same for everyone. Keyed, so the app Redis
+    holds no addresses."""
+    address = client_ip(request)
     return hmac.new(
         settings.SECRET_KEY.encode(), f"origin:{address}".encode(), hashlib.sha256
     ).hexdigest()

@@ -143,6 +143,20 @@ class Ledger:
             # The app Redis is away: the other bounds still hold.
             return Admission(True)
 
+    def claim(self, namespace: Namespace, limits: Limits, origin: str) -> Refusal | None:
+        """Count a namespace that is about to start against its origin's bound.
+
+        For namespaces that start with commands of the site's own (a lab's
+        setup) before the learner's first: that first command finds the
+        namespace active already, so `admit` would never count it as new.
+        """
+        try:
+            if self.app.zscore(ACTIVE, namespace.name) is not None:
+                return None
+            return self._count_new(namespace, limits, origin)
+        except self.down:
+            return None  # as admit: the other bounds still hold
+
     def _count_new(self, namespace: Namespace, limits: Limits, origin: str) -> Refusal | None:
         key = origin_key(origin)
         pipe = self.app.pipeline(transaction=False)

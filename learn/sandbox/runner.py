@@ -126,6 +126,12 @@ class Engine:
         self.ledger.record(namespace, self.limits, outcome.written, entry)
         return outcome
 
+    def claim(self, namespace: Namespace, origin: str) -> str:
+        """Before a learner's namespace starts with the site's own commands (a
+        lab's setup): "" if `origin` may start it, else why not."""
+        refusal = self.ledger.claim(namespace, self.limits, origin)
+        return f"ERR {refusal}" if refusal else ""
+
     def _run(
         self, namespace: Namespace, line: str, *, learner: bool, origin: str | None
     ) -> Outcome:
