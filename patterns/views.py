@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from learn.http import HtmxHttpRequest
+from learn.sandbox_views import client_origin
 from patterns import report, runs
 from patterns.forms import form_for
 from patterns.models import Run
@@ -78,7 +79,7 @@ def start_run(request: HtmxHttpRequest) -> HttpResponse:
         return _refuse(request, first, 422, **{kind: form}, **errors)
     params = form.demo() if kind == Run.Kind.STAMPEDE else form.workload()
     try:
-        run = runs.start(request.learner_id, kind, params.as_dict())
+        run = runs.start(request.learner_id, kind, params.as_dict(), client_origin(request))
     except runs.Refused as refused:
         return _refuse(request, refused.message, refused.status)
     if _wants_json(request):

@@ -1,6 +1,7 @@
 """Attacks on the bench (/patterns/…) replayed: each failed before its fix."""
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from patterns.models import Run
@@ -19,3 +20,20 @@ def test_deeply_nested_json_is_a_400_not_a_500(client, body):
     assert response.status_code == 400
     assert response.json()["error"] == "Send the parameters as a JSON object or a form."
     assert Run.objects.count() == 0
+
+
+def test_one_client_cannot_hold_every_bench_slot_by_changing_learners(client):
+    # Dropping the cookie makes a new learner, and "one run per learner" was the
+    # only bound: one client started a run per slot and everyone else got 429.
+    # (Outside a transaction test the runs never leave on_commit: their slots stay held.)
+    params = {"kind": "pattern", "seconds": 30, "db_latency_ms": 500}
+    statuses = [
+        Client().post(START, params, headers=JSON) for _ in range(3)
+    ]  # one address, three "learners"
+    other = Client(REMOTE_ADDR="192.0.2.7").post(START, params, headers=JSON)
+
+    assert [r.status_code for r in statuses] == [202, 429, 429]
+    assert all("your network already has a run going" in r.json()["error"] for r in statuses[1:])
+    assert other.status_code == 202
+    assert Run.objects.active().count() == 2
+    assert Run.objects.active().values("origin").distinct().count() == 2
