@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -180,7 +181,8 @@ def run(
                 locked_progress(learner_id, lab, definition, sandbox, origin).save()
         except TooManyNew as refused:
             progress = fresh_progress(learner_id, lab, definition)
-            return Ran(error(str(refused)), [], progress, definition, [])
+            outcome = dataclasses.replace(error(str(refused)), refused_new=True)
+            return Ran(outcome, [], progress, definition, [])
     outcome = sandbox.run(namespace(learner_id, lab), line, record=True)
     with transaction.atomic():
         progress = locked_progress(learner_id, lab, definition, sandbox)

@@ -141,7 +141,8 @@ def lab_run(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         try:
             origin = client_origin(request)
             ran = services.run(request.learner_id, lab, form.cleaned_data["command"], origin=origin)
-            outcome, status = ran.outcome, 200
+            # A refused newcomer gets no session: status 400+ (learn.middleware).
+            outcome, status = ran.outcome, 429 if ran.outcome.refused_new else 200
         except UNAVAILABLE_ERRORS:
             outcome, status = Outcome(reply=UNAVAILABLE, error=True), 503
     if ran:

@@ -114,7 +114,8 @@ def sandbox_run(request: HtmxHttpRequest) -> HttpResponse:
         try:
             engine, namespace = sandbox(), learner_namespace(request)
             outcome = engine.run(namespace, line, record=True, origin=client_origin(request))
-            status = 200
+            # A refused newcomer gets no session: status 400+ (learn.middleware).
+            status = 429 if outcome.refused_new else 200
         # Without the app Redis there are no limits to enforce: refuse rather than run unbounded.
         except (SandboxUnavailable, *DOWN):
             outcome, status = Outcome(reply=UNAVAILABLE, error=True), 503

@@ -116,7 +116,7 @@ class Engine:
         """
         outcome = self._run(namespace, line, learner=record, origin=origin)
         entry = None
-        if record:
+        if record and not outcome.refused_new:
             entry = {
                 "command": line,
                 "reply": outcome.reply,
@@ -149,8 +149,10 @@ class Engine:
                 "ERR slow down: the sandbox runs at most "
                 f"{self.limits.rate:g} commands a second per learner. Try again in a moment."
             )
+        if admission.refusal:
+            return dataclasses.replace(error(f"ERR {admission.refusal}"), refused_new=True)
         raw = line.encode("utf-8", errors="replace")
-        refusal = admission.refusal or policy.check_line(raw)
+        refusal = policy.check_line(raw)
         if refusal:
             return error(f"ERR {refusal}")
         try:
