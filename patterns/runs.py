@@ -80,6 +80,7 @@ def reap_overdue() -> int:
     return overdue
 
 
+BUSY = "The bench is busy: {} runs are going already. Try again in a few seconds."
 NETWORK_BUSY = (
     "Someone on your network already has a run going: one network runs one at a time, "
     "so the bench stays free for everyone. Try again when it has finished."
@@ -90,7 +91,6 @@ def start(learner_id: str, kind: str, params: dict, origin: str = "") -> Run:
     """Take a slot and hand the run to the pool; Refused if the learner, their
     network (`origin`, an opaque token of the client's address) or the site is busy."""
     reap_overdue()
-    learner, _ = Learner.objects.get_or_create(id=learner_id)
     if Run.objects.of(learner_id).active().exists():
         raise Refused(
             "You already have a run going. Wait for it to finish, then start another.", 409
@@ -101,6 +101,10 @@ def start(learner_id: str, kind: str, params: dict, origin: str = "") -> Run:
     _prune(learner_id, keep=settings.PATTERNS_KEEP_RUNS - 1)
     deadline = Run.deadline_for(params["seconds"], GRACE_SECONDS)
     taken = set(Run.objects.active().values_list("slot", flat=True))
+    if len(taken) >= settings.PATTERNS_MAX_RUNS:
+        raise Refused(BUSY.format(settings.PATTERNS_MAX_RUNS), 429)
+    # Only now: a refused newcomer (a new learner per cookieless request) leaves no row.
+    learner, _ = Learner.objects.get_or_create(id=learner_id)
     for slot in range(settings.PATTERNS_MAX_RUNS):
         if slot in taken:
             continue
@@ -123,11 +127,7 @@ def start(learner_id: str, kind: str, params: dict, origin: str = "") -> Run:
             continue
         transaction.on_commit(functools.partial(pool().submit, execute, run.pk))
         return run
-    raise Refused(
-        f"The bench is busy: {settings.PATTERNS_MAX_RUNS} runs are going already. "
-        "Try again in a few seconds.",
-        429,
-    )
+    raise Refused(BUSY.format(settings.PATTERNS_MAX_RUNS), 429)
 
 
 def _prune(learner_id: str, keep: int) -> None:

@@ -4,6 +4,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from learn.models import Learner
 from patterns.models import Run
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db]
@@ -37,3 +38,21 @@ def test_one_client_cannot_hold_every_bench_slot_by_changing_learners(client):
     assert other.status_code == 202
     assert Run.objects.active().count() == 2
     assert Run.objects.active().values("origin").distinct().count() == 2
+
+
+def test_refused_starts_leave_no_learner_rows(client, settings):
+    # Each refused cookieless start still wrote a Learner row: 100 refusals, +100 rows.
+    settings.PATTERNS_MAX_RUNS = 2
+    params = {"kind": "pattern", "seconds": 30}
+    assert Client().post(START, params, headers=JSON).status_code == 202
+    assert Client(REMOTE_ADDR="192.0.2.7").post(START, params, headers=JSON).status_code == 202
+    learners = Learner.objects.count()
+
+    same_network = [Client().post(START, params, headers=JSON) for _ in range(3)]
+    site_busy = [
+        Client(REMOTE_ADDR=f"192.0.2.{n}").post(START, params, headers=JSON) for n in (8, 9)
+    ]
+
+    assert {r.status_code for r in same_network + site_busy} == {429}
+    assert all("The bench is busy" in r.json()["error"] for r in site_busy)
+    assert Learner.objects.count() == learners
