@@ -27,6 +27,7 @@ from learn.redis_clients import sandbox as default_sandbox
 from learn.sandbox.namespace import Namespace
 from learn.sandbox.outcome import error
 from learn.sandbox.runner import Outcome, Sandbox, SandboxUnavailable
+from learn.sandbox_views import namespace_of
 
 UNCHECKED = "Not checked: the sandbox server is unavailable right now."
 
@@ -110,7 +111,9 @@ def locked_progress(
         )
     progress.lab = lab  # the caller's copy: no second query for it
     if created and origin is not None:
-        refusal = sandbox.claim(_ns(progress), origin)
+        # Counted per learner (their sandbox namespace), not per lab: a class
+        # behind one address opening every lab is still one count per learner.
+        refusal = sandbox.claim(namespace_of(learner_id), origin)
         if refusal:
             raise TooManyNew(refusal)
     if created or progress.lab_version != lab.version:

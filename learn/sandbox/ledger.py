@@ -144,16 +144,20 @@ class Ledger:
             return Admission(True)
 
     def claim(self, namespace: Namespace, limits: Limits, origin: str) -> Refusal | None:
-        """Count a namespace that is about to start against its origin's bound.
+        """Count a namespace as started, against its origin's bound, unless it is active.
 
-        For namespaces that start with commands of the site's own (a lab's
-        setup) before the learner's first: that first command finds the
-        namespace active already, so `admit` would never count it as new.
+        For a learner starting somewhere else than this namespace (a lab, whose
+        setup runs before the learner's first command): the learner's own
+        namespace is claimed, so one learner counts once however many labs
+        they open, and their sandbox later is not new either.
         """
         try:
             if self.app.zscore(ACTIVE, namespace.name) is not None:
                 return None
-            return self._count_new(namespace, limits, origin)
+            refusal = self._count_new(namespace, limits, origin)
+            if refusal is None:
+                self.app.zadd(ACTIVE, {namespace.name: time.time()})
+            return refusal
         except self.down:
             return None  # as admit: the other bounds still hold
 

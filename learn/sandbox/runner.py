@@ -127,8 +127,9 @@ class Engine:
         return outcome
 
     def claim(self, namespace: Namespace, origin: str) -> str:
-        """Before a learner's namespace starts with the site's own commands (a
-        lab's setup): "" if `origin` may start it, else why not."""
+        """Before a learner starts somewhere their first command does not reach
+        (a lab): count their `namespace` as started by `origin`; "" if it may
+        be, else why not."""
         refusal = self.ledger.claim(namespace, self.limits, origin)
         return f"ERR {refusal}" if refusal else ""
 

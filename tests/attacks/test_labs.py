@@ -39,3 +39,22 @@ def test_one_address_starts_only_so_many_new_lab_namespaces_an_hour(
     written = [k for k in sandbox_redis.scan_iter(match="sbx:lab*:stock:apple", count=1000)]
     assert len(written) == 4  # the refused learners wrote nothing
     assert LabProgress.objects.count() == 4  # a refused learner starts no lab either
+
+
+def test_one_learner_counts_once_however_many_labs_they_open(
+    shipped_labs,  # noqa: F811
+    sandbox,
+):
+    # Counting each lab namespace would stop a class behind one address after
+    # a few learners had opened every lab.
+    sandbox.limits = dataclasses.replace(sandbox.limits, new_per_origin=2)
+    ada, bob, cy = Client(), Client(), Client()
+
+    replies = [lab_run(ada, "SET stock:apple 5", slug) for slug in ("atomic-order", "leaderboard")]
+    free = ada.post(reverse("learn:sandbox_run"), {"command": "PING"}, headers=JSON).json()
+    second = lab_run(bob, "PING", "job-queue")
+    third = lab_run(cy, "PING", "job-queue")
+
+    assert [r["reply"] for r in replies] == ["OK", "OK"] and free["reply"] == "PONG"
+    assert second["reply"] == "PONG"
+    assert "new sandboxes this hour" in third["reply"]
