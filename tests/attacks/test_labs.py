@@ -58,3 +58,25 @@ def test_one_learner_counts_once_however_many_labs_they_open(
     assert [r["reply"] for r in replies] == ["OK", "OK"] and free["reply"] == "PONG"
     assert second["reply"] == "PONG"
     assert "new sandboxes this hour" in third["reply"]
+
+
+def test_a_value_nested_too_deep_for_a_json_check_is_not_json_not_a_500(
+    shipped_labs,  # noqa: F811
+    client,
+):
+    # 5,000 nested brackets raised RecursionError inside the json check: a 500.
+    deep = "[" * 5000 + "]" * 5000
+    response = client.post(
+        reverse("labs:run", args=["lazy-loading-by-hand"]),
+        {"command": f"SET product:42 {deep}"},
+        headers=JSON,
+    )
+    page = client.get(reverse("labs:detail", args=["lazy-loading-by-hand"]))
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["reply"] == "OK"
+    step = body["lab"]["steps"][0]
+    assert not step["passed"]
+    assert any("which is not JSON" in c["message"] for c in step["checks"])
+    assert page.status_code == 200
