@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ from learn.checks import CheckResult
 from learn.models import Learner
 from learn.redis_clients import sandbox as default_sandbox
 from learn.sandbox.namespace import Namespace
+from learn.sandbox.outcome import error
 from learn.sandbox.runner import Outcome, Sandbox, SandboxUnavailable
 from learn.sandbox_views import namespace_of
 
@@ -36,6 +38,10 @@ class StepOutOfRange(ValueError):
 
 class StepNotOpen(ValueError):
     """A step the learner cannot act on yet (or any more): the message says why."""
+
+
+class TooManyNew(ValueError):
+    """The learner's address has started as many new namespaces as it may this hour."""
 
 
 def namespace(learner_id: str, lab: Lab | LabDef) -> Namespace:
@@ -87,13 +93,29 @@ def _restart(sandbox: Sandbox, progress: LabProgress, definition: LabDef) -> Non
     _open(sandbox, progress, definition, 1)
 
 
-def locked_progress(learner_id: str, lab: Lab, definition: LabDef, sandbox: Sandbox) -> LabProgress:
-    """The learner's progress, locked for this transaction; started if new or outdated."""
-    learner, _ = Learner.objects.get_or_create(id=learner_id)
-    progress, created = LabProgress.objects.select_for_update().get_or_create(
-        learner=learner, lab=lab, defaults={"lab_version": lab.version}
-    )
+def locked_progress(
+    learner_id: str, lab: Lab, definition: LabDef, sandbox: Sandbox, origin: str | None = None
+) -> LabProgress:
+    """The learner's progress, locked for this transaction; started if new or outdated.
+
+    A new one starts a namespace: `origin` (the client's opaque address) must
+    still be allowed a new one this hour, else TooManyNew (and nothing is kept:
+    the caller's transaction rolls back).
+    """
+    locked = LabProgress.objects.select_for_update()
+    progress, created = locked.filter(learner_id=learner_id, lab=lab).first(), False
+    if progress is None:
+        learner, _ = Learner.objects.get_or_create(id=learner_id)
+        progress, created = locked.get_or_create(
+            learner=learner, lab=lab, defaults={"lab_version": lab.version}
+        )
     progress.lab = lab  # the caller's copy: no second query for it
+    if created and origin is not None:
+        # Counted per learner (their sandbox namespace), not per lab: a class
+        # behind one address opening every lab is still one count per learner.
+        refusal = sandbox.claim(namespace_of(learner_id), origin)
+        if refusal:
+            raise TooManyNew(refusal)
     if created or progress.lab_version != lab.version:
         _restart(sandbox, progress, definition)
     progress.current_step = min(max(progress.current_step, 1), len(definition.steps))
@@ -143,14 +165,34 @@ class Ran:
     live: list[CheckResult]
 
 
-def run(learner_id: str, lab: Lab, line: str, sandbox: Sandbox | None = None) -> Ran:
-    """Run a learner's line in their lab namespace and re-check the open step."""
+def run(
+    learner_id: str, lab: Lab, line: str, sandbox: Sandbox | None = None, origin: str | None = None
+) -> Ran:
+    """Run a learner's line in their lab namespace and re-check the open step.
+
+    The line runs outside any database transaction: a blocking command
+    (BLPOP … 2) would otherwise hold the progress row's lock while it waits,
+    and on SQLite that lock is the whole database's, so every other learner's
+    write waited with it. Progress is started first (its own short
+    transaction), then re-checked under the lock once the line has run.
+    """
     sandbox = sandbox or default_sandbox()
     definition = lab.definition()
+    found = LabProgress.objects.filter(learner_id=learner_id, lab=lab).only("lab_version").first()
+    if found is None or found.lab_version != lab.version:
+        try:
+            with transaction.atomic():
+                locked_progress(learner_id, lab, definition, sandbox, origin).save()
+        except TooManyNew as refused:
+            progress = fresh_progress(learner_id, lab, definition)
+            outcome = dataclasses.replace(error(str(refused)), refused_new=True)
+            return Ran(outcome, [], progress, definition, [])
+    # The learner's one rate bucket (the free sandbox's) pays for lab lines too.
+    outcome = sandbox.run(
+        namespace(learner_id, lab), line, record=True, bucket=namespace_of(learner_id)
+    )
     with transaction.atomic():
         progress = locked_progress(learner_id, lab, definition, sandbox)
-        # The learner's one rate bucket (the free sandbox's) pays for lab lines too.
-        outcome = sandbox.run(_ns(progress), line, record=True, bucket=namespace_of(learner_id))
         passed, live = recheck(sandbox, progress, definition, outcome)
         progress.save()
     return Ran(outcome, passed, progress, definition, live)
@@ -184,13 +226,17 @@ def _open_number(progress: LabProgress, definition: LabDef, number: int) -> None
 
 
 def reveal_solution(
-    learner_id: str, lab: Lab, number: int, sandbox: Sandbox | None = None
+    learner_id: str,
+    lab: Lab,
+    number: int,
+    sandbox: Sandbox | None = None,
+    origin: str | None = None,
 ) -> LabProgress:
     """Show a step's solution; a step not yet passed is then marked assisted."""
     sandbox = sandbox or default_sandbox()
     definition = lab.definition()
     with transaction.atomic():
-        progress = locked_progress(learner_id, lab, definition, sandbox)
+        progress = locked_progress(learner_id, lab, definition, sandbox, origin)
         _open_number(progress, definition, number)
         record = progress.step(number)
         record["shown"] = True
@@ -201,7 +247,11 @@ def reveal_solution(
 
 
 def reset_step(
-    learner_id: str, lab: Lab, number: int, sandbox: Sandbox | None = None
+    learner_id: str,
+    lab: Lab,
+    number: int,
+    sandbox: Sandbox | None = None,
+    origin: str | None = None,
 ) -> LabProgress:
     """Put the namespace back to the state the open step started from.
 
@@ -211,7 +261,7 @@ def reset_step(
     sandbox = sandbox or default_sandbox()
     definition = lab.definition()
     with transaction.atomic():
-        progress = locked_progress(learner_id, lab, definition, sandbox)
+        progress = locked_progress(learner_id, lab, definition, sandbox, origin)
         _open_number(progress, definition, number)
         if number != progress.current_step or progress.completed_at:
             raise StepNotOpen(f"Only the open step can be reset; step {number} is done.")
@@ -223,12 +273,14 @@ def reset_step(
     return progress
 
 
-def restart(learner_id: str, lab: Lab, sandbox: Sandbox | None = None) -> LabProgress:
+def restart(
+    learner_id: str, lab: Lab, sandbox: Sandbox | None = None, origin: str | None = None
+) -> LabProgress:
     """Wipe the lab's keys and transcript and start again at step 1."""
     sandbox = sandbox or default_sandbox()
     definition = lab.definition()
     with transaction.atomic():
-        progress = locked_progress(learner_id, lab, definition, sandbox)
+        progress = locked_progress(learner_id, lab, definition, sandbox, origin)
         _restart(sandbox, progress, definition)
         progress.save()
     return progress

@@ -20,12 +20,12 @@ from django_htmx.http import trigger_client_event
 from config.redis_config import APP_REDIS_DOWN as DOWN
 from labs import engine, services
 from labs.models import Lab, LabProgress
-from labs.services import LabState, StepNotOpen, StepOutOfRange
+from labs.services import LabState, StepNotOpen, StepOutOfRange, TooManyNew
 from learn.http import HtmxHttpRequest
 from learn.markdown import render_markdown
 from learn.redis_clients import app_redis, sandbox
 from learn.sandbox.runner import Outcome, SandboxUnavailable
-from learn.sandbox_views import UNAVAILABLE, CommandForm
+from learn.sandbox_views import UNAVAILABLE, CommandForm, client_origin
 
 UNAVAILABLE_ERRORS = (SandboxUnavailable, *DOWN)
 
@@ -139,8 +139,10 @@ def lab_run(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         outcome, status = Outcome(reply="Type a command.", error=True), 400
     else:
         try:
-            ran = services.run(request.learner_id, lab, form.cleaned_data["command"])
-            outcome, status = ran.outcome, 200
+            origin = client_origin(request)
+            ran = services.run(request.learner_id, lab, form.cleaned_data["command"], origin=origin)
+            # A refused newcomer gets no session: status 400+ (learn.middleware).
+            outcome, status = ran.outcome, 429 if ran.outcome.refused_new else 200
         except UNAVAILABLE_ERRORS:
             outcome, status = Outcome(reply=UNAVAILABLE, error=True), 503
     if ran:
@@ -216,6 +218,8 @@ def _step_action(request: HtmxHttpRequest, slug: str, action, done: str) -> Http
         progress, status, message = None, 404, str(exc)
     except StepNotOpen as exc:
         progress, status, message = None, 400, str(exc)
+    except TooManyNew as exc:
+        progress, status, message = None, 429, str(exc)
     except UNAVAILABLE_ERRORS:
         progress, status, message = None, 503, UNAVAILABLE
     state = services.state(request.learner_id, lab, progress)
@@ -234,7 +238,9 @@ def step_solution(request: HtmxHttpRequest, slug: str, number: int) -> HttpRespo
     return _step_action(
         request,
         slug,
-        lambda lab: services.reveal_solution(request.learner_id, lab, number),
+        lambda lab: services.reveal_solution(
+            request.learner_id, lab, number, origin=client_origin(request)
+        ),
         f"The solution of step {number} is shown below its checks.",
     )
 
@@ -244,7 +250,9 @@ def step_reset(request: HtmxHttpRequest, slug: str, number: int) -> HttpResponse
     return _step_action(
         request,
         slug,
-        lambda lab: services.reset_step(request.learner_id, lab, number),
+        lambda lab: services.reset_step(
+            request.learner_id, lab, number, origin=client_origin(request)
+        ),
         f"Step {number} is back to where it started; the earlier steps' keys are as their "
         "solutions leave them.",
     )
@@ -255,6 +263,6 @@ def lab_reset(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     return _step_action(
         request,
         slug,
-        lambda lab: services.restart(request.learner_id, lab),
+        lambda lab: services.restart(request.learner_id, lab, origin=client_origin(request)),
         "The lab starts again from step 1: its keys are gone.",
     )

@@ -206,11 +206,12 @@ def _json(spec, sandbox, ns, context, key_type) -> CheckResult:
         return CheckResult(False, f"{spec.key} is not a string (expected the JSON {shown})")
     try:
         got = json.loads(value)
-    except ValueError:
+        found = json.dumps(got, separators=(",", ":"))
+    # RecursionError: a learner's value nested a few thousand deep ([[[[…]]]]).
+    except (ValueError, RecursionError):
         return CheckResult(
             False, f"{spec.key} holds {_text(value)!r}, which is not JSON (expected {shown})"
         )
-    found = json.dumps(got, separators=(",", ":"))
     if got == wanted:
         return CheckResult(True, f"{spec.key} holds the JSON {found}")
     return CheckResult(False, f"{spec.key} holds the JSON {found} (expected {shown})")

@@ -16,7 +16,7 @@ from django_htmx.http import trigger_client_event
 
 from config.redis_config import APP_REDIS_DOWN as DOWN
 from learn.examples import record_example_run
-from learn.http import HtmxHttpRequest
+from learn.http import HtmxHttpRequest, client_ip
 from learn.redis_clients import app_redis, sandbox
 from learn.sandbox.namespace import Namespace, namespace_for
 from learn.sandbox.runner import Outcome, SandboxUnavailable
@@ -40,9 +40,10 @@ def learner_namespace(request: HtmxHttpRequest) -> Namespace:
 
 def client_origin(request: HtmxHttpRequest) -> str:
     """Where the request comes from, as an opaque token (the engine bounds new
-    namespaces per origin). REMOTE_ADDR for now; learn.http's client_ip() once
-    it knows the trusted proxy. Keyed, so the app Redis holds no addresses."""
-    address = request.META.get("REMOTE_ADDR", "")
+    namespaces per origin). The client's address, not the load balancer's:
+    behind one, REMOTE_ADDR is the same for everyone. Keyed, so the app Redis
+    holds no addresses."""
+    address = client_ip(request)
     return hmac.new(
         settings.SECRET_KEY.encode(), f"origin:{address}".encode(), hashlib.sha256
     ).hexdigest()
@@ -97,7 +98,8 @@ def sandbox_run(request: HtmxHttpRequest) -> HttpResponse:
         try:
             engine, namespace = sandbox(), learner_namespace(request)
             outcome = engine.run(namespace, line, record=True, origin=client_origin(request))
-            status = 200
+            # A refused newcomer gets no session: status 400+ (learn.middleware).
+            status = 429 if outcome.refused_new else 200
         # Without the app Redis there are no limits to enforce: refuse rather than run unbounded.
         except (SandboxUnavailable, *DOWN):
             outcome, status = Outcome(reply=UNAVAILABLE, error=True), 503

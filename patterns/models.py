@@ -31,7 +31,8 @@ class Run(models.Model):
     While a run goes on it holds one of the site's run slots; the two unique
     constraints on the slot are what make "one run per learner" and "at most
     PATTERNS_MAX_RUNS at once" hold across every web worker, on SQLite and
-    PostgreSQL alike, without a lock of our own.
+    PostgreSQL alike, without a lock of our own. A third holds one client
+    address to one live run, so no one client can hold every slot.
     """
 
     class Kind(models.TextChoices):
@@ -52,6 +53,10 @@ class Run(models.Model):
     result = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
     slot = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Who sent it, as an opaque keyed token of the client's address (never the
+    # address): learner ids are free to make, so "one run per learner" alone
+    # let one client take every slot.
+    origin = models.CharField(max_length=64, blank=True, default="", editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     deadline = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -68,6 +73,11 @@ class Run(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["learner"], condition=Q(slot__isnull=False), name="one_live_run_per_learner"
+            ),
+            models.UniqueConstraint(
+                fields=["origin"],
+                condition=Q(slot__isnull=False) & ~Q(origin=""),
+                name="one_live_run_per_origin",
             ),
         ]
 

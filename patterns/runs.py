@@ -83,21 +83,34 @@ def reap_overdue() -> int:
     return overdue
 
 
-def start(learner_id: str, kind: str, params: dict, lab: str = "") -> Run:
-    """Take a slot and hand the run to the pool; Refused if the learner or site is busy.
+BUSY = "The bench is busy: {} runs are going already. Try again in a few seconds."
+NETWORK_BUSY = (
+    "Someone on your network already has a run going: one network runs one at a time, "
+    "so the bench stays free for everyone. Try again when it has finished."
+)
+
+
+def start(learner_id: str, kind: str, params: dict, lab: str = "", origin: str = "") -> Run:
+    """Take a slot and hand the run to the pool; Refused if the learner, their
+    network (`origin`, an opaque token of the client's address) or the site is busy.
 
     `lab`: the slug of the lab the learner came from, for the link back.
     """
     reap_overdue()
-    learner, _ = Learner.objects.get_or_create(id=learner_id)
     if Run.objects.of(learner_id).active().exists():
         raise Refused(
             "You already have a run going. Wait for it to finish, then start another.", 409
         )
+    if origin and Run.objects.active().filter(origin=origin).exists():
+        raise Refused(NETWORK_BUSY, 429)
     # Before the new run exists: pruning after would write beside its starting thread.
     _prune(learner_id, keep=settings.PATTERNS_KEEP_RUNS - 1)
     deadline = Run.deadline_for(params["seconds"], GRACE_SECONDS)
     taken = set(Run.objects.active().values_list("slot", flat=True))
+    if len(taken) >= settings.PATTERNS_MAX_RUNS:
+        raise Refused(BUSY.format(settings.PATTERNS_MAX_RUNS), 429)
+    # Only now: a refused newcomer (a new learner per cookieless request) leaves no row.
+    learner, _ = Learner.objects.get_or_create(id=learner_id)
     for slot in range(settings.PATTERNS_MAX_RUNS):
         if slot in taken:
             continue
@@ -110,19 +123,18 @@ def start(learner_id: str, kind: str, params: dict, lab: str = "") -> Run:
                     slot=slot,
                     deadline=deadline,
                     lab=lab,
+                    origin=origin,
                 )
         except IntegrityError:
-            # Another worker took this slot, or this learner started a run, just now.
+            # Another worker took this slot, or this learner (or network) started a run, just now.
             if Run.objects.of(learner_id).active().exists():
                 raise Refused("You already have a run going.", 409) from None
+            if origin and Run.objects.active().filter(origin=origin).exists():
+                raise Refused(NETWORK_BUSY, 429) from None
             continue
         transaction.on_commit(functools.partial(pool().submit, execute, run.pk))
         return run
-    raise Refused(
-        f"The bench is busy: {settings.PATTERNS_MAX_RUNS} runs are going already. "
-        "Try again in a few seconds.",
-        429,
-    )
+    raise Refused(BUSY.format(settings.PATTERNS_MAX_RUNS), 429)
 
 
 def run_now(learner_id: str, kind: str, params: dict) -> Run:

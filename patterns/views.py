@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from labs.models import Lab
 from learn.http import HtmxHttpRequest
+from learn.sandbox_views import client_origin
 from patterns import report, runs
 from patterns.forms import form_for, prefilled
 from patterns.models import Run
@@ -64,7 +65,8 @@ def _posted(request: HtmxHttpRequest) -> dict | None:
     if request.content_type == "application/json":
         try:
             data = json.loads(request.body or b"{}")
-        except ValueError:
+        # RecursionError: a few thousand nested brackets fit in any body cap.
+        except (ValueError, RecursionError):
             return None
         return data if isinstance(data, dict) else None
     return request.POST.dict()
@@ -94,7 +96,13 @@ def start_run(request: HtmxHttpRequest) -> HttpResponse:
     params = form.demo() if kind == Run.Kind.STAMPEDE else form.workload()
     lab = lab_of(request, data.get("lab"))
     try:
-        run = runs.start(request.learner_id, kind, params.as_dict(), lab.slug if lab else "")
+        run = runs.start(
+            request.learner_id,
+            kind,
+            params.as_dict(),
+            lab=lab.slug if lab else "",
+            origin=client_origin(request),
+        )
     except runs.Refused as refused:
         return _refuse(request, refused.message, refused.status)
     if _wants_json(request):

@@ -151,6 +151,24 @@ class Ledger:
             # The app Redis is away: the other bounds still hold.
             return Admission(True)
 
+    def claim(self, namespace: Namespace, limits: Limits, origin: str) -> Refusal | None:
+        """Count a namespace as started, against its origin's bound, unless it is active.
+
+        For a learner starting somewhere else than this namespace (a lab, whose
+        setup runs before the learner's first command): the learner's own
+        namespace is claimed, so one learner counts once however many labs
+        they open, and their sandbox later is not new either.
+        """
+        try:
+            if self.app.zscore(ACTIVE, namespace.name) is not None:
+                return None
+            refusal = self._count_new(namespace, limits, origin)
+            if refusal is None:
+                self.app.zadd(ACTIVE, {namespace.name: time.time()})
+            return refusal
+        except self.down:
+            return None  # as admit: the other bounds still hold
+
     def _count_new(self, namespace: Namespace, limits: Limits, origin: str) -> Refusal | None:
         key = origin_key(origin)
         pipe = self.app.pipeline(transaction=False)

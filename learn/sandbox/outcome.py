@@ -15,6 +15,10 @@ class Outcome:
     note: str = ""
     in_transaction: bool = False
     changed: bool = False
+    # Nothing ran: the address may start no new sandbox this hour, and this
+    # learner's would have been one. The site keeps nothing for such a learner
+    # (no transcript, no session), or each refusal would still store something.
+    refused_new: bool = False
     # Key names the command may have created, for the learner's key index.
     written: list[bytes] = field(default_factory=list, repr=False)
 

@@ -124,7 +124,7 @@ class Engine:
         """
         outcome = self._run(namespace, line, learner=record, origin=origin, bucket=bucket)
         entry = None
-        if record:
+        if record and not outcome.refused_new:
             entry = {
                 "command": line,
                 "reply": outcome.reply,
@@ -133,6 +133,13 @@ class Engine:
             }
         self.ledger.record(namespace, self.limits, outcome.written, entry)
         return outcome
+
+    def claim(self, namespace: Namespace, origin: str) -> str:
+        """Before a learner starts somewhere their first command does not reach
+        (a lab): count their `namespace` as started by `origin`; "" if it may
+        be, else why not."""
+        refusal = self.ledger.claim(namespace, self.limits, origin)
+        return f"ERR {refusal}" if refusal else ""
 
     def _run(
         self,
@@ -159,8 +166,10 @@ class Engine:
                 "ERR slow down: the sandbox runs at most "
                 f"{self.limits.rate:g} commands a second per learner. Try again in a moment."
             )
+        if admission.refusal:
+            return dataclasses.replace(error(f"ERR {admission.refusal}"), refused_new=True)
         raw = line.encode("utf-8", errors="replace")
-        refusal = admission.refusal or policy.check_line(raw)
+        refusal = policy.check_line(raw)
         if refusal:
             return error(f"ERR {refusal}")
         try:

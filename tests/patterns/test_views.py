@@ -194,7 +194,7 @@ class TestLimits:
 
     def test_the_site_wide_cap_refuses_a_run_beyond_it(self, client, settings):
         settings.PATTERNS_MAX_RUNS = 1
-        other = Client()
+        other = Client(REMOTE_ADDR="192.0.2.8")  # another network: not refused as the same one
         _, first = start(other, pattern="lazy", **{**SHORT, "seconds": 3})
 
         status, body = start(client, pattern="lazy", **SHORT)
