@@ -86,6 +86,17 @@ def _ping(port: int, password: str | None = None) -> bool:
         return False
 
 
+def stop_process(process: subprocess.Popen) -> None:
+    """Stop a server the site started: politely, then for sure after 5 s."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 @dataclass
 class EmbeddedServer:
     """One running server process; `stop()` ends it and removes its folder."""
@@ -107,13 +118,7 @@ class EmbeddedServer:
         return f"127.0.0.1:{self.port}"
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     def restart(self) -> None:
@@ -249,13 +254,7 @@ class EmbeddedMemcached:
         return f"127.0.0.1:{self.port}"
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
 
 def start_memcached(
