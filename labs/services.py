@@ -3,6 +3,11 @@ reveal a solution, reset a step, restart; and the state pages and JSON show.
 
 Progress lives in the database (LabProgress); the lab's keys live in the
 learner's lab namespace on the sandbox server. Only POSTs write either.
+
+Longer than most modules (about 450 lines) on purpose: like quizzes/taking.py
+it is the one door to a learner's lab progress, and every way through it takes
+the progress row's lock in the same way; split by action, that rule would be
+written once per module.
 """
 
 from __future__ import annotations
