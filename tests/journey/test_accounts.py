@@ -9,9 +9,17 @@ from django.urls import reverse
 from django.utils import timezone
 
 from learn.models import Learner, Throttle, TopicProgress
+from patterns.models import Run
 from quizzes import taking
 from quizzes.models import Attempt, ReviewItem
-from tests.factories import QuestionFactory, QuizFactory, TopicFactory, UserFactory, learner_session
+from tests.factories import (
+    LabProgressFactory,
+    QuestionFactory,
+    QuizFactory,
+    TopicFactory,
+    UserFactory,
+    learner_session,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
 PASSWORD = "correct horse battery staple"
@@ -367,3 +375,25 @@ def test_sandbox_keys_follow_the_learner_into_the_account(
     assert sandbox_keys(client) == {"shared": "string", "kept": "string", "jobs": "list"}
     assert run(client, "GET shared") == '"mine"'  # the account's own value wins
     assert run(client, "LRANGE jobs 0 -1") == '1) "a"'
+
+
+def test_labs_and_bench_runs_follow_the_learner_into_the_account(client):
+    user = UserFactory(username="grace", password=PASSWORD)
+    account = Learner.objects.create(user=user)
+    learner = anonymous_learner(client)
+    progress = LabProgressFactory(learner=learner, current_step=2)
+    run = Run.objects.create(
+        learner=learner,
+        kind=Run.Kind.PATTERN,
+        params={},
+        status=Run.Status.DONE,
+        deadline=timezone.now(),
+    )
+
+    client.post(reverse("journey:login"), {"username": "grace", "password": PASSWORD})
+
+    progress.refresh_from_db()
+    run.refresh_from_db()
+    assert progress.learner_id == account.pk and progress.current_step == 2
+    assert run.learner_id == account.pk
+    assert not Learner.objects.filter(pk=learner.pk).exists()
