@@ -24,6 +24,13 @@ def _no_counts_from_earlier_tests():
     topic_cache.take_counts()
 
 
+def calls(client, command: str) -> int:
+    """How many times the server has run `command` (INFO commandstats)."""
+    stats = client.info("commandstats")
+    nodes = [stats] if f"cmdstat_{command}" in stats or "cmdstat_info" in stats else stats.values()
+    return sum(node.get(f"cmdstat_{command}", {}).get("calls", 0) for node in nodes)
+
+
 def commands_processed(client) -> int:
     stats = client.info("stats")
     if "total_commands_processed" in stats:
@@ -94,8 +101,10 @@ def test_it_shows_the_page_cache_hits_and_misses_of_the_day(client, topic):
 
 
 def test_counting_adds_no_round_trip_and_no_query_to_a_repeat_topic_view(
-    client, topic, app_redis, django_assert_max_num_queries
+    client, topic, app_redis, django_assert_max_num_queries, monkeypatch
 ):
+    # The content version's memo lasts a second; a slow machine must not see it lapse.
+    monkeypatch.setattr(topic_cache, "VERSION_MEMO_SECONDS", 60.0)
     client.get(topic.get_absolute_url())
     inside.flush()
     before = commands_processed(app_redis)
@@ -114,15 +123,16 @@ def test_many_views_send_their_counts_in_one_pipeline_once_a_second(topic, app_r
     for reader in readers[:-1]:
         reader.get(topic.get_absolute_url())
     assert not app_redis.exists(inside.visitors_key(topic.slug))  # still in memory
-    before = commands_processed(app_redis)
-    asking = commands_processed(app_redis) - before
+    pfadds, hincrbys = calls(app_redis, "pfadd"), calls(app_redis, "hincrby")
     monkeypatch.setattr(inside, "FLUSH_SECONDS", 0.0)
 
     readers[-1].get(topic.get_absolute_url())
 
-    # HINCRBY hit, HINCRBY miss, EXPIRE; PFADD of all five, EXPIRE; perhaps the
-    # content version, whose memo lasts a second.
-    assert commands_processed(app_redis) - before - 2 * asking <= 6
+    # One batch: one PFADD of all five visitors, one HINCRBY each for hits and
+    # misses (not one per view). Other reads, such as the content version whose
+    # memo lasts a second, may come and go, so only the writes are counted.
+    assert calls(app_redis, "pfadd") - pfadds == 1
+    assert calls(app_redis, "hincrby") - hincrbys == 2
     assert app_redis.hgetall(topic_cache.stats_key()) == {b"hit": b"8", b"miss": b"2"}
     assert app_redis.pfcount(inside.visitors_key(topic.slug)) == 5
     assert not inside._pending.visitors
