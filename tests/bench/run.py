@@ -325,7 +325,7 @@ def _header(workers: str, generator: str, sizes: dict[str, int]) -> list[str]:
     database = os.environ.get("DATABASE_URL", "sqlite").split(":", 1)[0]
     return [
         f"CacheLab benchmark · {socket.gethostname()} · {os.cpu_count()} cores · "
-        f"gunicorn {workers} sync workers · {database} · {generator} "
+        f"gunicorn {workers} asyncio workers · {database} · {generator} "
         f"({wrk.THREADS} threads, {wrk.CONNECTIONS} connections) · "
         f"{ROUNDS} rounds × {SECONDS:g} s, medians",
         "",
