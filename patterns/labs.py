@@ -19,6 +19,7 @@ lab validator's scratch learner, in the calling thread, and waits for it.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import shlex
 from urllib.parse import urlencode
@@ -29,10 +30,10 @@ from labs.checks import Link
 from learn.checks import CheckResult, CheckSpec
 from learn.sandbox.runner import Outcome
 from patterns import runs
-from patterns.engine import PATTERNS
+from patterns.engine import PATTERNS, Workload
 from patterns.forms import PATTERN_DEFAULTS, STAMPEDE_DEFAULTS, form_for
 from patterns.models import Run
-from patterns.stampede import PROTECTION_NAMES, PROTECTIONS
+from patterns.stampede import PROTECTION_NAMES, PROTECTIONS, Stampede
 
 PATTERN_KNOBS = ("keys", "read_ratio", "skew", "ttl", "jitter", "db_latency_ms")
 HERD_KNOBS = ("keys", "readers", "ttl", "jitter", "db_latency_ms")
@@ -262,22 +263,27 @@ def check_stampede(learner_id: str, spec: CheckSpec) -> CheckResult:
 # -- where the learner does it, and the validator's action ---------------------------
 
 
-def _bench_url(kind: str, knobs: dict, lab_slug: str, **more: str) -> str:
-    query = {"kind": kind, **{k: f"{v:g}" for k, v in knobs.items()}, **more, "lab": lab_slug}
+def _bench_url(kind: str, knobs: dict, lab_slug: str, order: type, **more: str) -> str:
+    # Knobs in the bench form's own order: the spec's dict order is not kept by
+    # every database (PostgreSQL's jsonb sorts keys), and a link should not
+    # change with the database.
+    names = [f.name for f in dataclasses.fields(order)]
+    ordered = sorted(knobs, key=lambda k: (names.index(k) if k in names else len(names), k))
+    query = {"kind": kind, **{k: f"{knobs[k]:g}" for k in ordered}, **more, "lab": lab_slug}
     return f"{reverse('patterns:page')}?{urlencode(query)}#{kind}-heading"
 
 
 def pattern_link(spec: CheckSpec, lab_slug: str) -> Link:
     pattern = spec.get("pattern")
     more = {"pattern": pattern} if pattern else {}
-    url = _bench_url("pattern", dict(spec.get("workload")), lab_slug, **more)
+    url = _bench_url("pattern", dict(spec.get("workload")), lab_slug, Workload, **more)
     return Link("Open the bench with the lab's workload", url)
 
 
 def stampede_link(spec: CheckSpec, lab_slug: str) -> Link:
     protection = spec.get("protection")
     more = {"protection": protection} if protection else {}
-    url = _bench_url("stampede", dict(spec.get("herd")), lab_slug, **more)
+    url = _bench_url("stampede", dict(spec.get("herd")), lab_slug, Stampede, **more)
     return Link("Open the stampede demo with the lab's herd", url)
 
 
